@@ -1,0 +1,322 @@
+/*
+ * config: loading gate.ini. The file is read whole (bounded) so it can be
+ * checked before inih sees it: ownership and mode from the open fd, NUL
+ * bytes, and lines longer than inih's 200-byte buffer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "build-config.h"
+#include "config.h"
+#include "err.h"
+#include "name.h"
+#include "text.h"
+
+#define INI_LINE_MAX	199	/* inih (Debian r55) keeps 200 bytes with NUL */
+
+enum {
+	K_ACCOUNT, K_AUTH_ACCOUNT, K_STATE_DIR, K_DATABASE, K_RECORDINGS,
+	K_RUNTIME, K_EGRESS_KEY, K_KNOWN_HOSTS, K_GATE_SHELL, K_DB_TIMEOUT,
+	K_COUNT
+};
+
+static const struct {
+	const char *section, *name;
+} keys[K_COUNT] = {
+	[K_ACCOUNT] = { "gate", "account" },
+	[K_AUTH_ACCOUNT] = { "gate", "auth_account" },
+	[K_STATE_DIR] = { "gate", "state_dir" },
+	[K_DATABASE] = { "gate", "database" },
+	[K_RECORDINGS] = { "gate", "recordings_dir" },
+	[K_RUNTIME] = { "gate", "runtime_dir" },
+	[K_EGRESS_KEY] = { "gate", "egress_key" },
+	[K_KNOWN_HOSTS] = { "gate", "known_hosts" },
+	[K_GATE_SHELL] = { "gate", "gate_shell" },
+	[K_DB_TIMEOUT] = { "gate", "db_timeout_ms" },
+};
+
+static const char *const sections[] = { "gate" };
+
+struct parse {
+	struct config *c;
+	const char *text;	/* for finding line numbers of handler errors */
+	int seen[K_COUNT];
+	int failed;
+	char why[256];
+};
+
+static int
+set_path(char *dst, const char *v, const char *name, char *why, size_t wl)
+{
+	if (v[0] != '/') {
+		snprintf(why, wl, "%s must be an absolute path", name);
+		return -1;
+	}
+	if (strlen(v) >= PATH_MAX) {
+		snprintf(why, wl, "%s is too long", name);
+		return -1;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *ps = user;
+	struct config *c = ps->c;
+	char sname[64], sval[64];
+	long long v;
+	int k;
+
+	if (ps->failed)
+		return 1;	/* keep only the first error */
+	for (k = 0; k < K_COUNT; k++)
+		if (strcmp(keys[k].section, section) == 0 &&
+		    strcmp(keys[k].name, name) == 0)
+			break;
+	text_escape(sname, sizeof(sname), name, strlen(name));
+	text_escape(sval, sizeof(sval), value, strlen(value));
+	if (k == K_COUNT) {
+		snprintf(ps->why, sizeof(ps->why), "unknown key '%s' in [%s]",
+		    sname, section);
+		goto fail;
+	}
+	if (ps->seen[k]++) {
+		snprintf(ps->why, sizeof(ps->why), "duplicate key '%s'", sname);
+		goto fail;
+	}
+	switch (k) {
+	case K_ACCOUNT:
+	case K_AUTH_ACCOUNT:
+		if (name_check_login(value) == -1) {
+			snprintf(ps->why, sizeof(ps->why), "%s: %s", sname,
+			    err_msg());
+			goto fail;
+		}
+		strcpy(k == K_ACCOUNT ? c->account : c->auth_account, value);
+		break;
+	case K_DB_TIMEOUT:
+		if (name_parse_uint(name, value, 10, 60000, &v) == -1) {
+			snprintf(ps->why, sizeof(ps->why), "%s", err_msg());
+			goto fail;
+		}
+		c->db_timeout_ms = (int)v;
+		break;
+	default: {
+		char *dst = k == K_STATE_DIR ? c->state_dir :
+		    k == K_DATABASE ? c->database :
+		    k == K_RECORDINGS ? c->recordings_dir :
+		    k == K_RUNTIME ? c->runtime_dir :
+		    k == K_EGRESS_KEY ? c->egress_key :
+		    k == K_KNOWN_HOSTS ? c->known_hosts : c->gate_shell;
+		if (set_path(dst, value, sname, ps->why, sizeof(ps->why)) == -1)
+			goto fail;
+		if (!text_no_controls(value)) {
+			snprintf(ps->why, sizeof(ps->why), "%s holds a control "
+			    "character", sname);
+			goto fail;
+		}
+		if (k == K_GATE_SHELL && !config_path_plain(value)) {
+			snprintf(ps->why, sizeof(ps->why), "gate_shell '%s' may "
+			    "only hold [A-Za-z0-9/._+-]", sval);
+			goto fail;
+		}
+	}
+	}
+	return 1;
+fail:
+	ps->failed = 1;
+	return 0;
+}
+
+int
+config_path_plain(const char *p)
+{
+	if (p[0] != '/')
+		return 0;
+	for (; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._+-", *p)))
+			return 0;
+	return 1;
+}
+
+/* Checks inih cannot do: long lines, unknown or empty sections. */
+static int
+prescan(const char *path, const char *text)
+{
+	const char *line = text, *nl, *p;
+	char name[64];
+	size_t len, n, i;
+	int lineno = 1;
+
+	for (; *line; line = nl + 1, lineno++) {
+		nl = strchr(line, '\n');
+		if (nl == NULL)
+			nl = line + strlen(line) - 1;
+		len = (size_t)(nl - line) + (*nl != '\n');
+		if (len > INI_LINE_MAX)
+			return err_set(ERR_USAGE, "%s:%d: line longer than %d "
+			    "bytes", path, lineno, INI_LINE_MAX);
+		for (p = line; p < line + len && (*p == ' ' || *p == '\t'); p++)
+			;
+		if (p < line + len && *p == '[') {
+			const char *end = memchr(p, ']', (size_t)(line + len - p));
+			if (end == NULL)
+				return err_set(ERR_USAGE, "%s:%d: section header "
+				    "without ']'", path, lineno);
+			n = (size_t)(end - p - 1);
+			text_escape(name, sizeof(name), p + 1, n);
+			for (i = 0; i < sizeof(sections) / sizeof(*sections); i++)
+				if (strlen(sections[i]) == n &&
+				    memcmp(sections[i], p + 1, n) == 0)
+					break;
+			if (i == sizeof(sections) / sizeof(*sections))
+				return err_set(ERR_USAGE, "%s:%d: unknown section "
+				    "[%s]", path, lineno, name);
+		}
+		if (*nl != '\n')
+			break;
+	}
+	return 0;
+}
+
+static char *
+read_checked(const char *path)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t r;
+	size_t got = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		err_set(ERR_SYS, "cannot open config %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1) {
+		err_set(ERR_SYS, "fstat %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(ERR_SYS, "config %s is not a regular file", path);
+		goto fail;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		err_set(ERR_SYS, "config %s must be owned by root and not be "
+		    "writable by group or others", path);
+		goto fail;
+	}
+	if (st.st_size > CONFIG_MAX_SIZE) {
+		err_set(ERR_SYS, "config %s is larger than %d bytes", path,
+		    CONFIG_MAX_SIZE);
+		goto fail;
+	}
+	if ((buf = malloc(CONFIG_MAX_SIZE + 1)) == NULL) {
+		err_set(ERR_SYS, "out of memory");
+		goto fail;
+	}
+	while ((r = read(fd, buf + got, CONFIG_MAX_SIZE + 1 - got)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			err_set(ERR_SYS, "read %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		got += (size_t)r;
+		if (got > CONFIG_MAX_SIZE) {
+			err_set(ERR_SYS, "config %s is larger than %d bytes",
+			    path, CONFIG_MAX_SIZE);
+			goto fail;
+		}
+	}
+	if (memchr(buf, '\0', got)) {
+		err_set(ERR_SYS, "config %s contains a NUL byte", path);
+		goto fail;
+	}
+	buf[got] = '\0';
+	close(fd);
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+static int
+derive(char *dst, const char *dir, const char *leaf)
+{
+	if (dst[0])
+		return 0;
+	if ((size_t)snprintf(dst, PATH_MAX, "%s/%s", dir, leaf) >= PATH_MAX)
+		return err_set(ERR_USAGE, "state_dir is too long");
+	return 0;
+}
+
+struct config *
+config_load(const char *path)
+{
+	struct config *c;
+	struct parse ps;
+	char *text = NULL;
+	int line;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		err_set(ERR_SYS, "out of memory");
+		return NULL;
+	}
+	c->path_given = path != NULL;
+	if (path == NULL)
+		path = SSHGATE_CONFIG;
+	if (strlen(path) >= sizeof(c->path) || !text_no_controls(path)) {
+		err_set(ERR_USAGE, "bad config path");
+		goto fail;
+	}
+	strcpy(c->path, path);
+	strcpy(c->account, "gate");
+	strcpy(c->auth_account, "sshgate-auth");
+	strcpy(c->state_dir, "/var/lib/sshgate");
+	strcpy(c->gate_shell, SSHGATE_LIBEXECDIR "/gate-shell");
+	c->db_timeout_ms = 1000;
+
+	if ((text = read_checked(path)) == NULL || prescan(path, text) == -1)
+		goto fail;
+	memset(&ps, 0, sizeof(ps));
+	ps.c = c;
+	ps.text = text;
+	if ((line = ini_parse_string(text, handler, &ps)) != 0) {
+		if (ps.failed)
+			err_set(ERR_USAGE, "%s:%d: %s", path, line, ps.why);
+		else
+			err_set(ERR_USAGE, "%s:%d: syntax error (expected "
+			    "'key = value' or '[section]')", path, line);
+		goto fail;
+	}
+	if (derive(c->database, c->state_dir, "gate.db") == -1 ||
+	    derive(c->recordings_dir, c->state_dir, "recordings") == -1 ||
+	    derive(c->runtime_dir, c->state_dir, "run") == -1 ||
+	    derive(c->egress_key, c->state_dir, "egress_ed25519") == -1 ||
+	    derive(c->known_hosts, c->state_dir, "known_hosts") == -1)
+		goto fail;
+	free(text);
+	return c;
+fail:
+	free(text);
+	free(c);
+	return NULL;
+}
+
+void
+config_free(struct config *c)
+{
+	free(c);
+}

@@ -1,0 +1,47 @@
+/*
+ * config: gate.ini, the one configuration file (INI, read with inih).
+ *
+ * Section [gate] names the gate's Unix account and its state directory;
+ * every other path defaults below state_dir, so a two-line file is a
+ * complete gate. Unknown sections and keys, duplicate keys, bad values and
+ * lines inih would silently cut (200 bytes) are errors naming file:line.
+ * The file must be owned by root (or by the user reading it) and must not
+ * be writable by group or others: it decides where keys are looked up.
+ */
+#ifndef SSHGATE_CONFIG_H
+#define SSHGATE_CONFIG_H
+
+#include <limits.h>
+
+#define CONFIG_MAX_SIZE	(64 * 1024)
+
+struct config {
+	char path[PATH_MAX];		/* the file read */
+	int path_given;			/* 1 when -c named it */
+	char account[33];		/* the gate's Unix account */
+	char auth_account[33];		/* AuthorizedKeysCommandUser */
+	char state_dir[PATH_MAX];
+	char database[PATH_MAX];
+	char recordings_dir[PATH_MAX];
+	char runtime_dir[PATH_MAX];
+	char egress_key[PATH_MAX];
+	char known_hosts[PATH_MAX];
+	char gate_shell[PATH_MAX];	/* path printed in command="..." */
+	int db_timeout_ms;		/* SQLite busy timeout */
+};
+
+/*
+ * Load path (or the built-in default when path is NULL) into a freshly
+ * allocated config. Returns it, or NULL with an error naming file:line.
+ * Free with config_free().
+ */
+struct config *config_load(const char *path);
+void config_free(struct config *c);
+/*
+ * Returns 1 when p may be printed inside command="..." of an
+ * authorized_keys line and split by a shell-like tokenizer unchanged:
+ * absolute, only [A-Za-z0-9/._+-]. Else 0.
+ */
+int config_path_plain(const char *p);
+
+#endif

@@ -1,0 +1,1057 @@
+/*
+ * store: schema, migrations and every query sshgate runs. Kept in one file
+ * so that SQL, and sqlite3.h, appear nowhere else.
+ */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "store.h"
+#include "text.h"
+#include "when.h"
+
+struct store {
+	sqlite3 *db;
+	int rdonly;
+	int version;
+	int from_version;	/* found before any upgrade */
+	long long deadline_ns;	/* 0: none */
+};
+
+/*
+ * The schema, one entry per version. Never edit a released entry: append
+ * a new one that moves the previous version forward.
+ */
+static const char *const migrations[] = {
+	/* 1: users, keys, hosts, groups, grants, sessions. */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  is_admin INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),"
+	"  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  type TEXT NOT NULL,"
+	"  blob TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL UNIQUE,"
+	"  comment TEXT NOT NULL DEFAULT '',"
+	"  from_list TEXT,"
+	"  expires_at INTEGER,"
+	"  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),"
+	"  created_at INTEGER NOT NULL,"
+	"  last_used_at INTEGER);"
+	"CREATE INDEX keys_user ON keys(user_id);"
+	"CREATE TABLE hosts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  address TEXT NOT NULL,"
+	"  port INTEGER NOT NULL DEFAULT 22 CHECK (port BETWEEN 1 AND 65535),"
+	"  default_login TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE groups ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('user', 'host')),"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE group_users ("
+	"  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;"
+	"CREATE INDEX group_users_user ON group_users(user_id);"
+	"CREATE TABLE group_hosts ("
+	"  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (group_id, host_id)) WITHOUT ROWID;"
+	"CREATE INDEX group_hosts_host ON group_hosts(host_id);"
+	"CREATE TRIGGER group_users_kind BEFORE INSERT ON group_users"
+	"  WHEN (SELECT kind FROM groups WHERE id = NEW.group_id) IS NOT 'user'"
+	"  BEGIN SELECT RAISE(ABORT, 'not a group of users'); END;"
+	"CREATE TRIGGER group_hosts_kind BEFORE INSERT ON group_hosts"
+	"  WHEN (SELECT kind FROM groups WHERE id = NEW.group_id) IS NOT 'host'"
+	"  BEGIN SELECT RAISE(ABORT, 'not a group of hosts'); END;"
+	"CREATE TABLE grants ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,"
+	"  ugroup_id INTEGER REFERENCES groups(id) ON DELETE CASCADE,"
+	"  host_id INTEGER REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  hgroup_id INTEGER REFERENCES groups(id) ON DELETE CASCADE,"
+	"  login TEXT NOT NULL DEFAULT '',"
+	"  expires_at INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  CHECK ((user_id IS NULL) != (ugroup_id IS NULL)),"
+	"  CHECK ((host_id IS NULL) != (hgroup_id IS NULL)));"
+	"CREATE UNIQUE INDEX grants_unique ON grants(ifnull(user_id, 0),"
+	"  ifnull(ugroup_id, 0), ifnull(host_id, 0), ifnull(hgroup_id, 0), login);"
+	"CREATE INDEX grants_user ON grants(user_id);"
+	"CREATE INDEX grants_ugroup ON grants(ugroup_id);"
+	"CREATE TRIGGER grants_kind BEFORE INSERT ON grants"
+	"  WHEN (NEW.ugroup_id IS NOT NULL AND"
+	"        (SELECT kind FROM groups WHERE id = NEW.ugroup_id) IS NOT 'user')"
+	"    OR (NEW.hgroup_id IS NOT NULL AND"
+	"        (SELECT kind FROM groups WHERE id = NEW.hgroup_id) IS NOT 'host')"
+	"  BEGIN SELECT RAISE(ABORT, 'group of the wrong kind'); END;"
+	"CREATE TABLE sessions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	"  user_name TEXT NOT NULL,"
+	"  key_id INTEGER REFERENCES keys(id) ON DELETE SET NULL,"
+	"  host_id INTEGER REFERENCES hosts(id) ON DELETE SET NULL,"
+	"  host_name TEXT NOT NULL,"
+	"  login TEXT NOT NULL,"
+	"  started_at INTEGER NOT NULL,"
+	"  ended_at INTEGER,"
+	"  end_reason TEXT CHECK (end_reason IN"
+	"    ('exit', 'error', 'killed', 'limit', 'ttl', 'idle', 'lost')),"
+	"  exit_status INTEGER,"
+	"  bytes_in INTEGER NOT NULL DEFAULT 0,"
+	"  bytes_out INTEGER NOT NULL DEFAULT 0,"
+	"  pid INTEGER);"
+	"CREATE INDEX sessions_open ON sessions(ended_at);"
+	"CREATE INDEX sessions_user ON sessions(user_id, started_at);",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+_Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,
+    "one migration per schema version");
+
+static int
+db_fail(struct store *st, const char *what)
+{
+	return err_set(ERR_SYS, "database: %s: %s", what,
+	    st->db ? sqlite3_errmsg(st->db) : "not open");
+}
+
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Called every few thousand VM steps: a non-zero return aborts the query. */
+static int
+progress_cb(void *arg)
+{
+	struct store *st = arg;
+
+	return st->deadline_ns && now_ns() > st->deadline_ns;
+}
+
+static int
+prep(struct store *st, const char *sql, sqlite3_stmt **out)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
+		return db_fail(st, "prepare");
+	return 0;
+}
+
+static int
+exec(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(ERR_SYS, "database: %s", msg ? msg :
+		    sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+col_text(sqlite3_stmt *s, int i, char *buf, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	snprintf(buf, size, "%s", t ? (const char *)t : "");
+}
+
+static int
+read_version(struct store *st, int *v)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "PRAGMA user_version", &s) == -1)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : db_fail(st, "read schema version");
+}
+
+static int
+migrate(struct store *st)
+{
+	char sql[64];
+	int v, i;
+
+	if (exec(st, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (read_version(st, &v) == -1)
+		goto fail;
+	st->from_version = v;
+	if (v > STORE_SCHEMA_VERSION) {
+		err_set(ERR_SYS, "database schema version %d is newer than this "
+		    "program's (%d): upgrade sshgate", v, STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (i = v; i < NMIGRATIONS; i++)
+		if (exec(st, migrations[i]) == -1)
+			goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    STORE_SCHEMA_VERSION);
+	if (exec(st, sql) == -1 || exec(st, "COMMIT") == -1)
+		goto fail;
+	st->version = STORE_SCHEMA_VERSION;
+	return 0;
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+struct store *
+store_open(const char *path, int flags, int timeout_ms)
+{
+	struct store *st;
+	int oflags, persist = 1;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		err_set(ERR_SYS, "out of memory");
+		return NULL;
+	}
+	st->rdonly = !!(flags & STORE_RDONLY);
+	oflags = (st->rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_PRIVATECACHE;
+	if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
+		err_set(ERR_SYS, "cannot open database %s: %s (run gatectl "
+		    "init?)", path, st->db ? sqlite3_errmsg(st->db) :
+		    "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, timeout_ms);
+	sqlite3_progress_handler(st->db, 2000, progress_cb, st);
+	/* Hardening: a planted trigger or view cannot call unsafe functions. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	if (exec(st, "PRAGMA foreign_keys = ON") == -1)
+		goto fail;
+	if (st->rdonly) {
+		if (read_version(st, &st->version) == -1)
+			goto fail;
+		st->from_version = st->version;
+		if (st->version != STORE_SCHEMA_VERSION) {
+			err_set(ERR_SYS, "database %s has schema version %d, this "
+			    "program needs %d: %s", path, st->version,
+			    STORE_SCHEMA_VERSION, st->version <
+			    STORE_SCHEMA_VERSION ? "run gatectl init" :
+			    "upgrade sshgate");
+			goto fail;
+		}
+		return st;
+	}
+	/*
+	 * Keep -wal and -shm after the last writer closes: authkeys-cmd opens
+	 * read-only without write access to the directory, and SQLite can
+	 * only read a WAL database whose -shm file already exists.
+	 */
+	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	if (exec(st, "PRAGMA journal_mode = WAL") == -1 || migrate(st) == -1)
+		goto fail;
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_close_v2(st->db);
+	free(st);
+}
+
+void
+store_set_deadline(struct store *st, long long deadline_ns)
+{
+	st->deadline_ns = deadline_ns;
+}
+
+int
+store_version(struct store *st)
+{
+	return st->version;
+}
+
+int
+store_version_found(struct store *st)
+{
+	return st->from_version;
+}
+
+int
+store_begin(struct store *st)
+{
+	return exec(st, "BEGIN IMMEDIATE");
+}
+
+int
+store_commit(struct store *st)
+{
+	return exec(st, "COMMIT");
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Run a one-row-or-none statement; returns 1 row, 0 none, -1 error. */
+static int
+step_one(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_INTERRUPT)
+		return err_set(ERR_SYS, "database: %s: timed out", what);
+	return db_fail(st, what);
+}
+
+/* A write statement; maps uniqueness violations to a usage error. */
+static int
+step_write(struct store *st, sqlite3_stmt *s, const char *what,
+    const char *dup_msg)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if ((rc == SQLITE_CONSTRAINT_UNIQUE ||
+	    rc == SQLITE_CONSTRAINT_PRIMARYKEY) && dup_msg)
+		return err_set(ERR_USAGE, "%s", dup_msg);
+	return db_fail(st, what);
+}
+
+static const char *
+safe(const char *s, char *buf, size_t size)
+{
+	return text_escape(buf, size, s, strlen(s));
+}
+
+/*
+ * The id of a named row of a fixed table. kind is "user" or "host" (table
+ * users / hosts) or "group" (table groups, with want_kind "user"/"host" or
+ * NULL). Returns 0, or -1 with an ERR_USAGE "no such ..." error.
+ */
+static int
+id_of(struct store *st, const char *kind, const char *name,
+    const char *want_kind, long long *id)
+{
+	sqlite3_stmt *s;
+	char sql[96], buf[96], k[8] = "";
+	int rc;
+
+	snprintf(sql, sizeof(sql), "SELECT id%s FROM %ss WHERE name = ?1",
+	    strcmp(kind, "group") == 0 ? ", kind" : "", kind);
+	if (prep(st, sql, &s) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = step_one(st, s, "lookup");
+	if (rc == 1) {
+		*id = sqlite3_column_int64(s, 0);
+		if (want_kind)
+			col_text(s, 1, k, sizeof(k));
+	}
+	sqlite3_finalize(s);
+	if (rc == 0)
+		return err_set(ERR_USAGE, "no such %s '%s'", kind,
+		    safe(name, buf, sizeof(buf)));
+	if (rc == 1 && want_kind && strcmp(k, want_kind) != 0)
+		return err_set(ERR_USAGE, "'%s' is a group of %ss, not of %ss",
+		    safe(name, buf, sizeof(buf)), k, want_kind);
+	return rc == 1 ? 0 : -1;
+}
+
+/* Grow *rows by one zeroed element; returns it or NULL. */
+static void *
+push(void **rows, size_t *n, size_t *cap, size_t size)
+{
+	void *p;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		if ((p = reallocarray(*rows, nc, size)) == NULL) {
+			err_set(ERR_SYS, "out of memory");
+			return NULL;
+		}
+		*rows = p;
+		*cap = nc;
+	}
+	p = (char *)*rows + *n * size;
+	memset(p, 0, size);
+	(*n)++;
+	return p;
+}
+
+/* ---- users ---- */
+
+int
+store_user_add(struct store *st, const char *name, int is_admin)
+{
+	sqlite3_stmt *s;
+	char msg[160], buf[96];
+	int rc;
+
+	if (prep(st, "INSERT INTO users (name, is_admin, created_at) "
+	    "VALUES (?1, ?2, ?3)", &s) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, !!is_admin);
+	sqlite3_bind_int64(s, 3, when_now());
+	snprintf(msg, sizeof(msg), "user '%s' already exists",
+	    safe(name, buf, sizeof(buf)));
+	rc = step_write(st, s, "add user", msg);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+delete_named(struct store *st, const char *kind, const char *name)
+{
+	sqlite3_stmt *s;
+	char sql[64];
+	long long id;
+	int rc;
+
+	if (id_of(st, kind, name, NULL, &id) == -1)
+		return -1;
+	snprintf(sql, sizeof(sql), "DELETE FROM %ss WHERE id = ?1", kind);
+	if (prep(st, sql, &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = step_write(st, s, "delete", NULL);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_user_del(struct store *st, const char *name)
+{
+	return delete_named(st, "user", name);
+}
+
+int
+store_user_set(struct store *st, const char *name, const char *field,
+    int value)
+{
+	sqlite3_stmt *s;
+	long long id;
+	int rc;
+
+	if (strcmp(field, "disabled") != 0 && strcmp(field, "is_admin") != 0)
+		return err_set(ERR_SYS, "store_user_set: bad field");
+	if (id_of(st, "user", name, NULL, &id) == -1)
+		return -1;
+	if (prep(st, strcmp(field, "disabled") == 0 ?
+	    "UPDATE users SET disabled = ?1 WHERE id = ?2" :
+	    "UPDATE users SET is_admin = ?1 WHERE id = ?2", &s) == -1)
+		return -1;
+	sqlite3_bind_int(s, 1, !!value);
+	sqlite3_bind_int64(s, 2, id);
+	rc = step_write(st, s, "update user", NULL);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+#define USER_COLS "u.id, u.name, u.is_admin, u.disabled, u.created_at, " \
+	"(SELECT count(*) FROM keys k WHERE k.user_id = u.id)"
+
+static void
+user_from(sqlite3_stmt *s, struct user_row *u)
+{
+	u->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, u->name, sizeof(u->name));
+	u->is_admin = sqlite3_column_int(s, 2);
+	u->disabled = sqlite3_column_int(s, 3);
+	u->created = (time_t)sqlite3_column_int64(s, 4);
+	u->nkeys = sqlite3_column_int(s, 5);
+}
+
+int
+store_user_get(struct store *st, const char *name, struct user_row *out)
+{
+	sqlite3_stmt *s;
+	char buf[96];
+	int rc;
+
+	if (prep(st, "SELECT " USER_COLS " FROM users u WHERE u.name = ?1",
+	    &s) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if ((rc = step_one(st, s, "get user")) == 1)
+		user_from(s, out);
+	sqlite3_finalize(s);
+	if (rc == 0)
+		return err_set(ERR_USAGE, "no such user '%s'",
+		    safe(name, buf, sizeof(buf)));
+	return rc == 1 ? 0 : -1;
+}
+
+/* Collect every row of s through fill() into a fresh array. */
+static int
+collect(struct store *st, sqlite3_stmt *s, size_t size,
+    void (*fill)(sqlite3_stmt *, void *), void **rows, size_t *n)
+{
+	size_t cap = 0;
+	void *r;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	while ((rc = step_one(st, s, "list")) == 1) {
+		if ((r = push(rows, n, &cap, size)) == NULL) {
+			rc = -1;
+			break;
+		}
+		fill(s, r);
+	}
+	sqlite3_finalize(s);
+	if (rc == -1) {
+		free(*rows);
+		*rows = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static void
+fill_user(sqlite3_stmt *s, void *r)
+{
+	user_from(s, r);
+}
+
+int
+store_user_list(struct store *st, struct user_row **rows, size_t *n)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "SELECT " USER_COLS " FROM users u ORDER BY u.name",
+	    &s) == -1)
+		return -1;
+	return collect(st, s, sizeof(**rows), fill_user, (void **)rows, n);
+}
+
+/* ---- keys ---- */
+
+int
+store_key_add(struct store *st, const char *user, const struct pubkey *k,
+    const char *from, time_t expires, long long *id)
+{
+	sqlite3_stmt *s;
+	long long uid;
+	char msg[160];
+	int rc;
+
+	if (id_of(st, "user", user, NULL, &uid) == -1)
+		return -1;
+	if (prep(st, "INSERT INTO keys (user_id, type, blob, fingerprint, "
+	    "comment, from_list, expires_at, created_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, uid);
+	sqlite3_bind_text(s, 2, k->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, k->b64, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, k->fp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, k->comment, -1, SQLITE_STATIC);
+	if (from && *from)
+		sqlite3_bind_text(s, 6, from, -1, SQLITE_STATIC);
+	if (expires)
+		sqlite3_bind_int64(s, 7, expires);
+	sqlite3_bind_int64(s, 8, when_now());
+	snprintf(msg, sizeof(msg), "key %s is already enrolled", k->fp);
+	rc = step_write(st, s, "add key", msg);
+	sqlite3_finalize(s);
+	if (rc == 0 && id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+#define KEY_COLS "k.id, k.user_id, u.name, u.disabled, k.type, k.blob, " \
+	"k.fingerprint, k.comment, ifnull(k.from_list, ''), " \
+	"ifnull(k.expires_at, 0), k.created_at, ifnull(k.last_used_at, 0), " \
+	"k.disabled FROM keys k JOIN users u ON u.id = k.user_id "
+
+static void
+fill_key(sqlite3_stmt *s, void *r)
+{
+	struct key_row *k = r;
+
+	k->id = sqlite3_column_int64(s, 0);
+	k->user_id = sqlite3_column_int64(s, 1);
+	col_text(s, 2, k->user, sizeof(k->user));
+	k->user_disabled = sqlite3_column_int(s, 3);
+	col_text(s, 4, k->type, sizeof(k->type));
+	col_text(s, 5, k->b64, sizeof(k->b64));
+	col_text(s, 6, k->fp, sizeof(k->fp));
+	col_text(s, 7, k->comment, sizeof(k->comment));
+	col_text(s, 8, k->from, sizeof(k->from));
+	k->expires = (time_t)sqlite3_column_int64(s, 9);
+	k->created = (time_t)sqlite3_column_int64(s, 10);
+	k->last_used = (time_t)sqlite3_column_int64(s, 11);
+	k->disabled = sqlite3_column_int(s, 12);
+}
+
+int
+store_key_find(struct store *st, const char *fp, struct key_row *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "SELECT " KEY_COLS "WHERE k.fingerprint = ?1", &s) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, fp, -1, SQLITE_STATIC);
+	if ((rc = step_one(st, s, "find key")) == 1)
+		fill_key(s, out);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_key_by_id(struct store *st, long long id, struct key_row *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "SELECT " KEY_COLS "WHERE k.id = ?1", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if ((rc = step_one(st, s, "find key")) == 1)
+		fill_key(s, out);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+key_update(struct store *st, const char *sql, const char *fp, long long v)
+{
+	sqlite3_stmt *s;
+	char buf[96];
+	int rc;
+
+	if (prep(st, sql, &s) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, fp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, v);
+	rc = step_write(st, s, "update key", NULL);
+	sqlite3_finalize(s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		return err_set(ERR_USAGE, "no such key '%s'",
+		    safe(fp, buf, sizeof(buf)));
+	return rc;
+}
+
+int
+store_key_del(struct store *st, const char *fp)
+{
+	return key_update(st, "DELETE FROM keys WHERE fingerprint = ?1 AND "
+	    "?2 = ?2", fp, 0);
+}
+
+int
+store_key_set_disabled(struct store *st, const char *fp, int disabled)
+{
+	return key_update(st, "UPDATE keys SET disabled = ?2 WHERE "
+	    "fingerprint = ?1", fp, !!disabled);
+}
+
+int
+store_key_touch(struct store *st, long long id, time_t when)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "UPDATE keys SET last_used_at = ?2 WHERE id = ?1", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, when);
+	rc = step_write(st, s, "update key", NULL);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_key_list(struct store *st, const char *user, struct key_row **rows,
+    size_t *n)
+{
+	sqlite3_stmt *s;
+	long long uid;
+
+	if (user && id_of(st, "user", user, NULL, &uid) == -1)
+		return -1;
+	if (prep(st, "SELECT " KEY_COLS "WHERE ?1 IS NULL OR k.user_id = ?1 "
+	    "ORDER BY u.name, k.id", &s) == -1)
+		return -1;
+	if (user)
+		sqlite3_bind_int64(s, 1, uid);
+	return collect(st, s, sizeof(**rows), fill_key, (void **)rows, n);
+}
+
+/* ---- hosts ---- */
+
+int
+store_host_add(struct store *st, const char *name, const char *address,
+    int port, const char *login)
+{
+	sqlite3_stmt *s;
+	char msg[160], buf[96];
+	int rc;
+
+	if (prep(st, "INSERT INTO hosts (name, address, port, default_login, "
+	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)", &s) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, address, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, port);
+	sqlite3_bind_text(s, 4, login ? login : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, when_now());
+	snprintf(msg, sizeof(msg), "host '%s' already exists",
+	    safe(name, buf, sizeof(buf)));
+	rc = step_write(st, s, "add host", msg);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_host_del(struct store *st, const char *name)
+{
+	return delete_named(st, "host", name);
+}
+
+static void
+fill_host(sqlite3_stmt *s, void *r)
+{
+	struct host_row *h = r;
+
+	h->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, h->name, sizeof(h->name));
+	col_text(s, 2, h->address, sizeof(h->address));
+	h->port = sqlite3_column_int(s, 3);
+	col_text(s, 4, h->login, sizeof(h->login));
+	h->created = (time_t)sqlite3_column_int64(s, 5);
+}
+
+int
+store_host_list(struct store *st, struct host_row **rows, size_t *n)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "SELECT id, name, address, port, default_login, "
+	    "created_at FROM hosts ORDER BY name", &s) == -1)
+		return -1;
+	return collect(st, s, sizeof(**rows), fill_host, (void **)rows, n);
+}
+
+/* ---- groups ---- */
+
+int
+store_group_add(struct store *st, const char *name, int is_host)
+{
+	sqlite3_stmt *s;
+	char msg[160], buf[96];
+	int rc;
+
+	if (prep(st, "INSERT INTO groups (name, kind, created_at) "
+	    "VALUES (?1, ?2, ?3)", &s) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, is_host ? "host" : "user", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, when_now());
+	snprintf(msg, sizeof(msg), "group '%s' already exists",
+	    safe(name, buf, sizeof(buf)));
+	rc = step_write(st, s, "add group", msg);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_group_del(struct store *st, const char *name)
+{
+	return delete_named(st, "group", name);
+}
+
+static void
+fill_group(sqlite3_stmt *s, void *r)
+{
+	struct group_row *g = r;
+
+	g->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, g->name, sizeof(g->name));
+	g->is_host = strcmp((const char *)sqlite3_column_text(s, 2), "host")
+	    == 0;
+	g->nmembers = sqlite3_column_int(s, 3);
+	g->created = (time_t)sqlite3_column_int64(s, 4);
+}
+
+int
+store_group_list(struct store *st, struct group_row **rows, size_t *n)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "SELECT g.id, g.name, g.kind, CASE g.kind WHEN 'user' "
+	    "THEN (SELECT count(*) FROM group_users m WHERE m.group_id = g.id) "
+	    "ELSE (SELECT count(*) FROM group_hosts m WHERE m.group_id = g.id) "
+	    "END, g.created_at FROM groups g ORDER BY g.name", &s) == -1)
+		return -1;
+	return collect(st, s, sizeof(**rows), fill_group, (void **)rows, n);
+}
+
+static void
+fill_name(sqlite3_stmt *s, void *r)
+{
+	col_text(s, 0, r, NAME_MAX_LEN + 1);
+}
+
+int
+store_group_members(struct store *st, const char *group,
+    char (**names)[NAME_MAX_LEN + 1], size_t *n)
+{
+	sqlite3_stmt *s;
+	long long gid;
+
+	if (id_of(st, "group", group, NULL, &gid) == -1)
+		return -1;
+	if (prep(st, "SELECT u.name FROM group_users m JOIN users u ON "
+	    "u.id = m.user_id WHERE m.group_id = ?1 UNION ALL "
+	    "SELECT h.name FROM group_hosts m JOIN hosts h ON h.id = m.host_id "
+	    "WHERE m.group_id = ?1 ORDER BY 1", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, gid);
+	return collect(st, s, sizeof(**names), fill_name, (void **)names, n);
+}
+
+static int
+group_kind(struct store *st, const char *group, long long *gid, int *is_host)
+{
+	sqlite3_stmt *s;
+	char buf[96];
+	int rc;
+
+	if (prep(st, "SELECT id, kind = 'host' FROM groups WHERE name = ?1",
+	    &s) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
+	if ((rc = step_one(st, s, "lookup")) == 1) {
+		*gid = sqlite3_column_int64(s, 0);
+		*is_host = sqlite3_column_int(s, 1);
+	}
+	sqlite3_finalize(s);
+	if (rc == 0)
+		return err_set(ERR_USAGE, "no such group '%s'",
+		    safe(group, buf, sizeof(buf)));
+	return rc == 1 ? 0 : -1;
+}
+
+static int
+member_change(struct store *st, const char *group, const char *member, int add)
+{
+	sqlite3_stmt *s;
+	long long gid, mid;
+	int is_host, rc;
+	char msg[200], b1[96], b2[96];
+
+	if (group_kind(st, group, &gid, &is_host) == -1 ||
+	    id_of(st, is_host ? "host" : "user", member, NULL, &mid) == -1)
+		return -1;
+	if (prep(st, add ? (is_host ?
+	    "INSERT INTO group_hosts (group_id, host_id) VALUES (?1, ?2)" :
+	    "INSERT INTO group_users (group_id, user_id) VALUES (?1, ?2)") :
+	    (is_host ? "DELETE FROM group_hosts WHERE group_id = ?1 AND "
+	    "host_id = ?2" : "DELETE FROM group_users WHERE group_id = ?1 AND "
+	    "user_id = ?2"), &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, gid);
+	sqlite3_bind_int64(s, 2, mid);
+	snprintf(msg, sizeof(msg), "'%s' is already a member of '%s'",
+	    safe(member, b1, sizeof(b1)), safe(group, b2, sizeof(b2)));
+	rc = step_write(st, s, "change group", msg);
+	sqlite3_finalize(s);
+	if (rc == 0 && !add && sqlite3_changes(st->db) == 0)
+		return err_set(ERR_USAGE, "'%s' is not a member of '%s'",
+		    safe(member, b1, sizeof(b1)), safe(group, b2, sizeof(b2)));
+	return rc;
+}
+
+int
+store_group_member_add(struct store *st, const char *group, const char *member)
+{
+	return member_change(st, group, member, 1);
+}
+
+int
+store_group_member_del(struct store *st, const char *group, const char *member)
+{
+	return member_change(st, group, member, 0);
+}
+
+/* ---- grants ---- */
+
+/* Resolve "name" or "@group" to (column index 0/1, id). */
+static int
+resolve(struct store *st, const char *ref, const char *kind, int *is_group,
+    long long *id)
+{
+	*is_group = ref[0] == '@';
+	if (*is_group)
+		return id_of(st, "group", ref + 1, kind, id);
+	return id_of(st, kind, ref, NULL, id);
+}
+
+int
+store_grant_add(struct store *st, const char *subject, const char *object,
+    const char *login, time_t expires)
+{
+	sqlite3_stmt *s;
+	long long sid, oid;
+	int sg, og, rc;
+	char msg[200], b1[96], b2[96];
+
+	if (resolve(st, subject, "user", &sg, &sid) == -1 ||
+	    resolve(st, object, "host", &og, &oid) == -1)
+		return -1;
+	if (prep(st, "INSERT INTO grants (user_id, ugroup_id, host_id, "
+	    "hgroup_id, login, expires_at, created_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, sg ? 2 : 1, sid);
+	sqlite3_bind_int64(s, og ? 4 : 3, oid);
+	sqlite3_bind_text(s, 5, login, -1, SQLITE_STATIC);
+	if (expires)
+		sqlite3_bind_int64(s, 6, expires);
+	sqlite3_bind_int64(s, 7, when_now());
+	snprintf(msg, sizeof(msg), "%s already has a grant to %s for %s%s",
+	    safe(subject, b1, sizeof(b1)), safe(object, b2, sizeof(b2)),
+	    *login ? "login " : "the default login", login);
+	rc = step_write(st, s, "add grant", msg);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_grant_del(struct store *st, const char *subject, const char *object,
+    const char *login)
+{
+	sqlite3_stmt *s;
+	long long sid, oid;
+	int sg, og, rc;
+	char b1[96], b2[96];
+
+	if (resolve(st, subject, "user", &sg, &sid) == -1 ||
+	    resolve(st, object, "host", &og, &oid) == -1)
+		return -1;
+	if (prep(st, "DELETE FROM grants WHERE ifnull(user_id, 0) = ?1 AND "
+	    "ifnull(ugroup_id, 0) = ?2 AND ifnull(host_id, 0) = ?3 AND "
+	    "ifnull(hgroup_id, 0) = ?4 AND (?5 IS NULL OR login = ?5)", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, sg ? 0 : sid);
+	sqlite3_bind_int64(s, 2, sg ? sid : 0);
+	sqlite3_bind_int64(s, 3, og ? 0 : oid);
+	sqlite3_bind_int64(s, 4, og ? oid : 0);
+	if (login)
+		sqlite3_bind_text(s, 5, login, -1, SQLITE_STATIC);
+	rc = step_write(st, s, "revoke", NULL);
+	sqlite3_finalize(s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		return err_set(ERR_USAGE, "no grant from %s to %s%s%s",
+		    safe(subject, b1, sizeof(b1)), safe(object, b2, sizeof(b2)),
+		    login ? " for login " : "", login ? login : "");
+	return rc;
+}
+
+static void
+fill_grant(sqlite3_stmt *s, void *r)
+{
+	struct grant_row *g = r;
+
+	g->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, g->subject, sizeof(g->subject));
+	col_text(s, 2, g->object, sizeof(g->object));
+	col_text(s, 3, g->login, sizeof(g->login));
+	g->expires = (time_t)sqlite3_column_int64(s, 4);
+	g->created = (time_t)sqlite3_column_int64(s, 5);
+}
+
+int
+store_grant_list(struct store *st, struct grant_row **rows, size_t *n)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "SELECT g.id, ifnull(u.name, '@' || ug.name), "
+	    "ifnull(h.name, '@' || hg.name), g.login, ifnull(g.expires_at, 0), "
+	    "g.created_at FROM grants g "
+	    "LEFT JOIN users u ON u.id = g.user_id "
+	    "LEFT JOIN groups ug ON ug.id = g.ugroup_id "
+	    "LEFT JOIN hosts h ON h.id = g.host_id "
+	    "LEFT JOIN groups hg ON hg.id = g.hgroup_id "
+	    "ORDER BY 2, 3, 4", &s) == -1)
+		return -1;
+	return collect(st, s, sizeof(**rows), fill_grant, (void **)rows, n);
+}
+
+static void
+fill_access(sqlite3_stmt *s, void *r)
+{
+	struct access_row *a = r;
+
+	col_text(s, 0, a->host, sizeof(a->host));
+	col_text(s, 1, a->address, sizeof(a->address));
+	a->port = sqlite3_column_int(s, 2);
+	col_text(s, 3, a->login, sizeof(a->login));
+	a->expires = (time_t)sqlite3_column_int64(s, 4);
+}
+
+int
+store_access_list(struct store *st, long long user_id, time_t now,
+    struct access_row **rows, size_t *n)
+{
+	sqlite3_stmt *s;
+
+	/* Expiry 0 means never; it sorts above any real date via the CASE. */
+	if (prep(st,
+	    "WITH g AS (SELECT * FROM grants WHERE (user_id = ?1 OR ugroup_id IN "
+	    "  (SELECT group_id FROM group_users WHERE user_id = ?1)) "
+	    "  AND (expires_at IS NULL OR expires_at > ?2)), "
+	    "hx AS (SELECT h.*, g.login AS glogin, g.expires_at AS gexp FROM g "
+	    "  JOIN hosts h ON h.id = g.host_id UNION ALL "
+	    "  SELECT h.*, g.login, g.expires_at FROM g "
+	    "  JOIN group_hosts m ON m.group_id = g.hgroup_id "
+	    "  JOIN hosts h ON h.id = m.host_id), "
+	    "a AS (SELECT name, address, port, CASE glogin WHEN '' THEN "
+	    "  default_login ELSE glogin END AS login, gexp FROM hx) "
+	    "SELECT name, address, port, login, CASE WHEN count(*) > "
+	    "  count(gexp) THEN 0 ELSE max(gexp) END FROM a WHERE login != '' "
+	    "GROUP BY name, login ORDER BY name, login", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, now);
+	return collect(st, s, sizeof(**rows), fill_access, (void **)rows, n);
+}

@@ -1,0 +1,165 @@
+/*
+ * store: sshgate's SQLite database, and the only module that speaks SQL.
+ *
+ * WAL mode with a bounded busy timeout and foreign keys on; the schema is
+ * versioned with PRAGMA user_version: opening for writing upgrades an
+ * older database in place, and a database newer than the binary is
+ * refused. Read-only opens (authkeys-cmd) never write and refuse any
+ * version but the current one.
+ *
+ * Every function returns 0 on success (or 1/0 for found/not found where
+ * it says so) and -1 with an err_set() message. Lookups of names that do
+ * not exist are ERR_USAGE errors ("no such user 'bob'"). Arrays returned
+ * through **rows are allocated here and released with free().
+ */
+#ifndef SSHGATE_STORE_H
+#define SSHGATE_STORE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "keys.h"
+#include "name.h"
+
+#define STORE_SCHEMA_VERSION	1
+
+enum {
+	STORE_RDONLY = 1 << 0,	/* never write, not even a migration */
+};
+
+struct store;
+
+struct user_row {
+	long long id;
+	char name[NAME_MAX_LEN + 1];
+	int is_admin, disabled;
+	time_t created;
+	int nkeys;
+};
+
+struct key_row {
+	long long id, user_id;
+	char user[NAME_MAX_LEN + 1];
+	int user_disabled;
+	char type[KEY_TYPE_MAX];
+	char b64[KEY_B64_MAX];
+	char fp[KEY_FP_MAX];
+	char comment[KEY_COMMENT_MAX];
+	char from[1024];	/* canonical from= list, or "" */
+	time_t expires;		/* 0: never */
+	time_t created, last_used;	/* last_used 0: never */
+	int disabled;
+};
+
+struct host_row {
+	long long id;
+	char name[NAME_MAX_LEN + 1];
+	char address[ADDR_MAX_LEN + 1];
+	int port;
+	char login[LOGIN_MAX_LEN + 1];	/* default login, or "" */
+	time_t created;
+};
+
+struct group_row {
+	long long id;
+	char name[NAME_MAX_LEN + 1];
+	int is_host;		/* 0: a group of users, 1: of hosts */
+	int nmembers;
+	time_t created;
+};
+
+struct grant_row {
+	long long id;
+	char subject[NAME_MAX_LEN + 2];	/* "alice" or "@ops" */
+	char object[NAME_MAX_LEN + 2];	/* "web1" or "@web" */
+	char login[LOGIN_MAX_LEN + 1];	/* "" means the host's default */
+	time_t expires;			/* 0: never */
+	time_t created;
+};
+
+/* One (host, login) a user may reach now; see store_access_list(). */
+struct access_row {
+	char host[NAME_MAX_LEN + 1];
+	char address[ADDR_MAX_LEN + 1];
+	int port;
+	char login[LOGIN_MAX_LEN + 1];
+	time_t expires;		/* latest expiry among the grants; 0: never */
+};
+
+/*
+ * Open the database at path. Without STORE_RDONLY the schema is created
+ * or upgraded. Returns a handle or NULL; close with store_close(), which
+ * accepts NULL.
+ */
+struct store *store_open(const char *path, int flags, int timeout_ms);
+void store_close(struct store *st);
+/* Abort any statement still running after deadline (CLOCK_MONOTONIC ns). */
+void store_set_deadline(struct store *st, long long deadline_ns);
+/* The schema version found in the file (after any upgrade). */
+int store_version(struct store *st);
+/* The version the file had when opened (0: a new, empty database). */
+int store_version_found(struct store *st);
+
+/* Transactions for multi-statement changes: all or nothing. */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+int store_user_add(struct store *st, const char *name, int is_admin);
+int store_user_del(struct store *st, const char *name);
+/* field: "disabled" or "is_admin". */
+int store_user_set(struct store *st, const char *name, const char *field,
+    int value);
+int store_user_get(struct store *st, const char *name, struct user_row *out);
+int store_user_list(struct store *st, struct user_row **rows, size_t *n);
+
+/* from: canonical list or NULL; expires: 0 for never. */
+int store_key_add(struct store *st, const char *user, const struct pubkey *k,
+    const char *from, time_t expires, long long *id);
+int store_key_del(struct store *st, const char *fp);
+int store_key_set_disabled(struct store *st, const char *fp, int disabled);
+/* Returns 1 and fills *out when found, 0 when not, -1 on error. */
+int store_key_find(struct store *st, const char *fp, struct key_row *out);
+int store_key_by_id(struct store *st, long long id, struct key_row *out);
+int store_key_touch(struct store *st, long long id, time_t when);
+/* user NULL lists every key. */
+int store_key_list(struct store *st, const char *user, struct key_row **rows,
+    size_t *n);
+
+int store_host_add(struct store *st, const char *name, const char *address,
+    int port, const char *login);
+int store_host_del(struct store *st, const char *name);
+int store_host_list(struct store *st, struct host_row **rows, size_t *n);
+
+int store_group_add(struct store *st, const char *name, int is_host);
+int store_group_del(struct store *st, const char *name);
+int store_group_list(struct store *st, struct group_row **rows, size_t *n);
+/* Members of a group: user or host names, sorted. */
+int store_group_members(struct store *st, const char *group,
+    char (**names)[NAME_MAX_LEN + 1], size_t *n);
+int store_group_member_add(struct store *st, const char *group,
+    const char *member);
+int store_group_member_del(struct store *st, const char *group,
+    const char *member);
+
+/*
+ * subject: a user name or "@group" (a user group); object: a host name or
+ * "@group" (a host group). login "" grants the host's default login.
+ * expires 0: never.
+ */
+int store_grant_add(struct store *st, const char *subject, const char *object,
+    const char *login, time_t expires);
+/* login NULL removes the grants for every login of that pair. */
+int store_grant_del(struct store *st, const char *subject, const char *object,
+    const char *login);
+int store_grant_list(struct store *st, struct grant_row **rows, size_t *n);
+
+/*
+ * Every (host, login) user_id may reach at time now, through direct grants
+ * and groups on both sides, unexpired, sorted by host then login. A grant
+ * for the default login of a host with none gives nothing.
+ */
+int store_access_list(struct store *st, long long user_id, time_t now,
+    struct access_row **rows, size_t *n);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * when: the dates and times sshgate reads from admins and writes for
+ * people, sshd and JSON. All times are UTC seconds since the epoch.
+ */
+#ifndef SSHGATE_WHEN_H
+#define SSHGATE_WHEN_H
+
+#include <time.h>
+
+#define WHEN_ISO_LEN	21	/* 2026-11-23T10:00:00Z + NUL */
+
+/*
+ * Parse an admin-supplied time: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (a 'T'
+ * or a space, an optional trailing 'Z'; always UTC), or a relative "+N"
+ * followed by one of s, m, h, d, w counted from now. Returns 0, or -1 with
+ * an ERR_USAGE error.
+ */
+int when_parse(const char *s, time_t now, time_t *out);
+/* Format t as 2026-11-23T10:00:00Z into buf (WHEN_ISO_LEN bytes). */
+char *when_iso(time_t t, char *buf);
+/* Format t as sshd's expiry-time, YYYYMMDDHHMMSSZ, into buf (16+ bytes). */
+char *when_sshd(time_t t, char *buf);
+/* Read the clock; the one place that does, so tests can reason about it. */
+time_t when_now(void);
+
+#endif
