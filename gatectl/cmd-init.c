@@ -37,7 +37,7 @@ int
 cmd_init(struct ctx *c, int argc, char *argv[])
 {
 	struct config *cfg = c->cfg;
-	struct passwd gate, auth;
+	struct passwd gate = { 0 }, auth = { 0 };
 	char path[PATH_MAX + 8];
 	int changed = 0, before, after;
 	uid_t uid;

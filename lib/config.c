@@ -23,7 +23,7 @@
 enum {
 	K_ACCOUNT, K_AUTH_ACCOUNT, K_STATE_DIR, K_DATABASE, K_RECORDINGS,
 	K_RUNTIME, K_EGRESS_KEY, K_KNOWN_HOSTS, K_GATE_SHELL, K_DB_TIMEOUT,
-	K_COUNT
+	K_VERIFY_AUTH, K_COUNT
 };
 
 static const struct {
@@ -39,13 +39,13 @@ static const struct {
 	[K_KNOWN_HOSTS] = { "gate", "known_hosts" },
 	[K_GATE_SHELL] = { "gate", "gate_shell" },
 	[K_DB_TIMEOUT] = { "gate", "db_timeout_ms" },
+	[K_VERIFY_AUTH] = { "gate", "verify_auth_info" },
 };
 
 static const char *const sections[] = { "gate" };
 
 struct parse {
 	struct config *c;
-	const char *text;	/* for finding line numbers of handler errors */
 	int seen[K_COUNT];
 	int failed;
 	char why[256];
@@ -108,6 +108,17 @@ handler(void *user, const char *section, const char *name, const char *value)
 			goto fail;
 		}
 		c->db_timeout_ms = (int)v;
+		break;
+	case K_VERIFY_AUTH:
+		if (strcmp(value, "yes") == 0)
+			c->verify_auth_info = 1;
+		else if (strcmp(value, "no") == 0)
+			c->verify_auth_info = 0;
+		else {
+			snprintf(ps->why, sizeof(ps->why), "%s must be yes or "
+			    "no, not '%s'", sname, sval);
+			goto fail;
+		}
 		break;
 	default: {
 		char *dst = k == K_STATE_DIR ? c->state_dir :
@@ -262,24 +273,19 @@ derive(char *dst, const char *dir, const char *leaf)
 	return 0;
 }
 
-struct config *
-config_load(const char *path)
+static struct config *
+config_defaults(const char *path)
 {
 	struct config *c;
-	struct parse ps;
-	char *text = NULL;
-	int line;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		err_set(ERR_SYS, "out of memory");
 		return NULL;
 	}
-	c->path_given = path != NULL;
-	if (path == NULL)
-		path = SSHGATE_CONFIG;
 	if (strlen(path) >= sizeof(c->path) || !text_no_controls(path)) {
 		err_set(ERR_USAGE, "bad config path");
-		goto fail;
+		free(c);
+		return NULL;
 	}
 	strcpy(c->path, path);
 	strcpy(c->account, "gate");
@@ -287,18 +293,29 @@ config_load(const char *path)
 	strcpy(c->state_dir, "/var/lib/sshgate");
 	strcpy(c->gate_shell, SSHGATE_LIBEXECDIR "/gate-shell");
 	c->db_timeout_ms = 1000;
+	c->verify_auth_info = 1;
+	return c;
+}
 
-	if ((text = read_checked(path)) == NULL || prescan(path, text) == -1)
+struct config *
+config_parse(const char *name, const char *text)
+{
+	struct config *c;
+	struct parse ps;
+	int line;
+
+	if ((c = config_defaults(name)) == NULL)
+		return NULL;
+	if (prescan(name, text) == -1)
 		goto fail;
 	memset(&ps, 0, sizeof(ps));
 	ps.c = c;
-	ps.text = text;
 	if ((line = ini_parse_string(text, handler, &ps)) != 0) {
 		if (ps.failed)
-			err_set(ERR_USAGE, "%s:%d: %s", path, line, ps.why);
+			err_set(ERR_USAGE, "%s:%d: %s", name, line, ps.why);
 		else
 			err_set(ERR_USAGE, "%s:%d: syntax error (expected "
-			    "'key = value' or '[section]')", path, line);
+			    "'key = value' or '[section]')", name, line);
 		goto fail;
 	}
 	if (derive(c->database, c->state_dir, "gate.db") == -1 ||
@@ -307,12 +324,25 @@ config_load(const char *path)
 	    derive(c->egress_key, c->state_dir, "egress_ed25519") == -1 ||
 	    derive(c->known_hosts, c->state_dir, "known_hosts") == -1)
 		goto fail;
-	free(text);
 	return c;
 fail:
-	free(text);
 	free(c);
 	return NULL;
+}
+
+struct config *
+config_load(const char *path)
+{
+	struct config *c;
+	char *text;
+
+	if ((text = read_checked(path ? path : SSHGATE_CONFIG)) == NULL)
+		return NULL;
+	c = config_parse(path ? path : SSHGATE_CONFIG, text);
+	free(text);
+	if (c)
+		c->path_given = path != NULL;
+	return c;
 }
 
 void

@@ -28,6 +28,7 @@ struct config {
 	char known_hosts[PATH_MAX];
 	char gate_shell[PATH_MAX];	/* path printed in command="..." */
 	int db_timeout_ms;		/* SQLite busy timeout */
+	int verify_auth_info;		/* check SSH_USER_AUTH (ExposeAuthInfo) */
 };
 
 /*
@@ -36,6 +37,12 @@ struct config {
  * Free with config_free().
  */
 struct config *config_load(const char *path);
+/*
+ * Parse text (the contents of a file called name) over the defaults, with
+ * every check config_load() makes but those on the file itself. Returns
+ * a config or NULL with an error; the fuzz target's entry point.
+ */
+struct config *config_parse(const char *name, const char *text);
 void config_free(struct config *c);
 /*
  * Returns 1 when p may be printed inside command="..." of an

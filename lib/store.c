@@ -248,7 +248,15 @@ store_open(const char *path, int flags, int timeout_ms)
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	if (exec(st, "PRAGMA foreign_keys = ON") == -1)
 		goto fail;
-	if (st->rdonly) {
+	/*
+	 * Keep -wal and -shm after the last writer closes: authkeys-cmd opens
+	 * read-only without write access to the directory, and SQLite can
+	 * only read a WAL database whose -shm file already exists.
+	 */
+	if (!st->rdonly)
+		sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+		    &persist);
+	if (flags & (STORE_RDONLY | STORE_NOMIGRATE)) {
 		if (read_version(st, &st->version) == -1)
 			goto fail;
 		st->from_version = st->version;
@@ -262,12 +270,6 @@ store_open(const char *path, int flags, int timeout_ms)
 		}
 		return st;
 	}
-	/*
-	 * Keep -wal and -shm after the last writer closes: authkeys-cmd opens
-	 * read-only without write access to the directory, and SQLite can
-	 * only read a WAL database whose -shm file already exists.
-	 */
-	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	if (exec(st, "PRAGMA journal_mode = WAL") == -1 || migrate(st) == -1)
 		goto fail;
 	return st;
@@ -875,8 +877,8 @@ static int
 member_change(struct store *st, const char *group, const char *member, int add)
 {
 	sqlite3_stmt *s;
-	long long gid, mid;
-	int is_host, rc;
+	long long gid = 0, mid = 0;
+	int is_host = 0, rc;
 	char msg[200], b1[96], b2[96];
 
 	if (group_kind(st, group, &gid, &is_host) == -1 ||

@@ -25,6 +25,7 @@
 
 enum {
 	STORE_RDONLY = 1 << 0,	/* never write, not even a migration */
+	STORE_NOMIGRATE = 1 << 1, /* write rows, but refuse any other version */
 };
 
 struct store;
@@ -87,8 +88,9 @@ struct access_row {
 };
 
 /*
- * Open the database at path. Without STORE_RDONLY the schema is created
- * or upgraded. Returns a handle or NULL; close with store_close(), which
+ * Open the database at path. Without STORE_RDONLY or STORE_NOMIGRATE the
+ * schema is created or upgraded (gatectl); with either, a database of any
+ * other version is refused (authkeys-cmd, gate-shell). Returns a handle or NULL; close with store_close(), which
  * accepts NULL.
  */
 struct store *store_open(const char *path, int flags, int timeout_ms);

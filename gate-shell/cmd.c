@@ -1,0 +1,91 @@
+/*
+ * cmd: the verb table. A command line is split once by argv_split() (no
+ * expansion, no shell); the first word picks the verb, and each verb has
+ * a fixed flag whitelist (only --json, where it lists things) and a fixed
+ * number of positional words, so `list -F /etc/passwd` is refused here
+ * rather than by every verb.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "argv.h"
+#include "err.h"
+#include "gate-shell.h"
+#include "text.h"
+
+static const struct verb verbs[] = {
+	{ "list", "[--json]", "hosts you may reach, with their logins",
+	    0, 0, 1, cmd_list },
+	{ "whoami", "[--json]", "who the gate thinks you are",
+	    0, 0, 1, cmd_whoami },
+	{ "help", "", "this list", 0, 0, 0, cmd_help_verb },
+	{ "version", "", "sshgate's version", 0, 0, 0, cmd_version },
+};
+
+void
+cmd_help(FILE *f)
+{
+	char buf[48];
+	size_t i;
+
+	fprintf(f, "usage: ssh GATE COMMAND\ncommands:\n");
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s %s", verbs[i].name, verbs[i].args);
+		fprintf(f, "  %-22s %s\n", buf, verbs[i].help);
+	}
+}
+
+static const struct verb *
+verb_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+int
+cmd_run(struct gsh *g, const char *line, size_t len)
+{
+	const struct verb *v;
+	struct argv a;
+	char *pos[ARGV_MAX_WORDS + 1], safe[80];
+	int i, npos = 0, json = 0, rc = -1;
+
+	if (argv_split(line, len, &a) == -1)
+		return -1;
+	if (a.argc == 0) {
+		err_set(ERR_USAGE, "empty command (try help)");
+		goto out;
+	}
+	if ((v = verb_find(a.argv[0])) == NULL) {
+		err_set(ERR_USAGE, "unknown command '%s' (try help)",
+		    text_escape(safe, sizeof(safe), a.argv[0],
+		    strlen(a.argv[0])));
+		goto out;
+	}
+	for (i = 1; i < a.argc; i++) {
+		if (v->json && strcmp(a.argv[i], "--json") == 0 && !json) {
+			json = 1;
+			continue;
+		}
+		if (a.argv[i][0] == '-') {
+			err_set(ERR_USAGE, "%s: unknown option '%s' (usage: %s "
+			    "%s)", v->name, text_escape(safe, sizeof(safe),
+			    a.argv[i], strlen(a.argv[i])), v->name, v->args);
+			goto out;
+		}
+		pos[npos++] = a.argv[i];
+	}
+	pos[npos] = NULL;
+	if (npos < v->min || npos > v->max) {
+		err_set(ERR_USAGE, "usage: %s %s", v->name, v->args);
+		goto out;
+	}
+	rc = v->fn(g, npos, pos, json);
+out:
+	argv_free(&a);
+	return rc;
+}
