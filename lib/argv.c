@@ -11,12 +11,14 @@
 /* Unquoted, these would make a shell do something other than pass a word. */
 static const char shell_special[] = "$`;&|<>()*?[";
 
+/* "WHY 'c'[: HINT]", with control characters as \xNN. */
 static int
-refuse_char(const char *why, unsigned char c)
+refuse_char(const char *why, unsigned char c, const char *hint)
 {
 	if (c < 0x20 || c == 0x7f)
 		return err_set(ERR_USAGE, "%s \\x%02x", why, c);
-	return err_set(ERR_USAGE, "%s '%c'", why, c);
+	return err_set(ERR_USAGE, "%s '%c'%s%s", why, c, hint ? ": " : "",
+	    hint ? hint : "");
 }
 
 int
@@ -35,7 +37,7 @@ argv_split(const char *line, size_t len, struct argv *out)
 		c = (unsigned char)line[i];
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return refuse_char("command contains the control "
-			    "character", c);
+			    "character", c, NULL);
 	}
 	if (!text_utf8_valid(line, len))
 		return err_set(ERR_USAGE, "command is not valid UTF-8");
@@ -64,8 +66,8 @@ argv_split(const char *line, size_t len, struct argv *out)
 			words[argc++] = o;
 			inword = 1;
 			if (c == '#' || c == '~') {
-				refuse_char("unquoted word start (a shell would "
-				    "expand it; quote it):", c);
+				refuse_char("unquoted word start", c,
+				    "a shell would expand it; quote it");
 				goto out;
 			}
 		}
@@ -84,8 +86,8 @@ argv_split(const char *line, size_t len, struct argv *out)
 					c = (unsigned char)line[++i];
 				else if (c == '$' || c == '`') {
 					refuse_char("unescaped character inside "
-					    "double quotes (a shell would expand "
-					    "it; use single quotes):", c);
+					    "double quotes", c, "a shell would expand "
+					    "it; use single quotes");
 					goto out;
 				}
 				*o++ = (char)c;
@@ -101,8 +103,8 @@ argv_split(const char *line, size_t len, struct argv *out)
 			}
 			*o++ = line[i];
 		} else if (strchr(shell_special, c)) {
-			refuse_char("unquoted special character (gate-shell "
-			    "runs no shell; quote it):", c);
+			refuse_char("unquoted special character", c,
+			    "gate-shell runs no shell; quote it");
 			goto out;
 		} else {
 			*o++ = (char)c;

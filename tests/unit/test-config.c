@@ -1,0 +1,81 @@
+/*
+ * Unit tests for lib/config: defaults derived from state_dir, every error
+ * naming file:line, and lines inih would cut refused rather than cut.
+ */
+#include <stdlib.h>
+
+#include "config.h"
+#include "err.h"
+#include "test.h"
+
+static void
+refused(const char *text, const char *why)
+{
+	struct config *c = config_parse("t.ini", text);
+
+	if (c != NULL || strstr(err_msg(), why) == NULL) {
+		fprintf(stderr, "\"%.50s\": got \"%s\", want \"%s\"\n", text,
+		    c ? "accepted" : err_msg(), why);
+		test_failures++;
+	}
+	config_free(c);
+}
+
+int
+main(void)
+{
+	struct config *c;
+	char line[300];
+
+	c = config_parse("t.ini", "[gate]\nstate_dir = /srv/g\n");
+	CHECK(c != NULL);
+	if (c) {
+		CHECK_STR(c->account, "gate");
+		CHECK_STR(c->auth_account, "sshgate-auth");
+		CHECK_STR(c->database, "/srv/g/gate.db");
+		CHECK_STR(c->recordings_dir, "/srv/g/recordings");
+		CHECK_STR(c->runtime_dir, "/srv/g/run");
+		CHECK_STR(c->egress_key, "/srv/g/egress_ed25519");
+		CHECK_STR(c->known_hosts, "/srv/g/known_hosts");
+		CHECK(c->db_timeout_ms == 1000);
+		CHECK(c->verify_auth_info == 1);
+	}
+	config_free(c);
+
+	c = config_parse("t.ini", "; comment\n[gate]\naccount = bastion\n"
+	    "database = /db/x.db\nstate_dir = /s\ndb_timeout_ms = 250\n"
+	    "verify_auth_info = no\n");
+	CHECK(c != NULL);
+	if (c) {
+		CHECK_STR(c->account, "bastion");
+		CHECK_STR(c->database, "/db/x.db");	/* given wins */
+		CHECK_STR(c->runtime_dir, "/s/run");
+		CHECK(c->db_timeout_ms == 250);
+		CHECK(c->verify_auth_info == 0);
+	}
+	config_free(c);
+	CHECK((c = config_parse("t.ini", "")) != NULL);	/* all defaults */
+	config_free(c);
+
+	refused("[gate]\nstate_dir = /s\nbogus = 1\n", "t.ini:3: unknown key "
+	    "'bogus' in [gate]");
+	refused("[gates]\n", "t.ini:1: unknown section [gates]");
+	refused("[gate]\naccount = a\naccount = b\n", "t.ini:3: duplicate key");
+	refused("[gate]\nstate_dir = relative\n", "t.ini:2: state_dir must be "
+	    "an absolute path");
+	refused("[gate]\naccount = -root\n", "t.ini:2: account: invalid login");
+	refused("[gate]\ndb_timeout_ms = 5\n", "t.ini:2: invalid db_timeout_ms");
+	refused("[gate]\ndb_timeout_ms = 1s\n", "not a decimal number");
+	refused("[gate]\nverify_auth_info = maybe\n", "t.ini:2: verify_auth_info "
+	    "must be yes or no");
+	refused("[gate]\ngate_shell = /usr/bin/gate shell\n", "t.ini:2: "
+	    "gate_shell '/usr/bin/gate shell' may only hold");
+	refused("[gate]\njunk line\n", "t.ini:2: syntax error");
+	refused("[gate\n", "t.ini:1: section header without ']'");
+	snprintf(line, sizeof(line), "[gate]\nstate_dir = /%0200d\n", 0);
+	refused(line, "t.ini:2: line longer than 199 bytes");
+
+	c = config_load("/nonexistent/gate.ini");
+	CHECK(c == NULL && strstr(err_msg(), "cannot open config") != NULL);
+	return TEST_DONE();
+}

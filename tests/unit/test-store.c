@@ -1,0 +1,155 @@
+/*
+ * Unit tests for lib/store on real SQLite files: creation and version
+ * checks, constraints that make bad input an error that changes nothing,
+ * and access through groups and expiry (deny by default).
+ */
+#include <stdlib.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "err.h"
+#include "keys.h"
+#include "store.h"
+#include "test.h"
+#include "when.h"
+
+#define ED_LINE "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITF" \
+	"BUWFxgZGhscHR4f alice"
+
+static char dir[] = "/tmp/sshgate-test-store-XXXXXX";
+static char path[128];
+
+static void
+set_version(int v)
+{
+	sqlite3 *db;
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int
+can_reach(struct store *st, long long uid, const char *host,
+    const char *login, time_t now)
+{
+	struct access_row *a;
+	size_t n, i;
+	int found = 0;
+
+	if (store_access_list(st, uid, now, &a, &n) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(a[i].host, host) == 0 &&
+		    strcmp(a[i].login, login) == 0)
+			found = 1;
+	free(a);
+	return found;
+}
+
+int
+main(void)
+{
+	struct store *st;
+	struct pubkey k;
+	struct key_row kr;
+	struct user_row alice, bob;
+	time_t now = when_now();
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/gate.db", dir);
+
+	/* Read-only opens never create a database. */
+	CHECK(store_open(path, STORE_RDONLY, 100) == NULL);
+	CHECK(access(path, F_OK) == -1);
+	/* A missing file is not created either: gatectl init makes it. */
+	CHECK(store_open(path, 0, 100) == NULL);
+	close(creat(path, 0600));
+	st = store_open(path, 0, 100);
+	CHECK(st != NULL);
+	if (st == NULL)
+		return TEST_DONE();
+	CHECK(store_version_found(st) == 0);
+	CHECK(store_version(st) == STORE_SCHEMA_VERSION);
+
+	CHECK(store_user_add(st, "alice", 0) == 0);
+	CHECK(store_user_add(st, "bob", 1) == 0);
+	CHECK(store_user_add(st, "alice", 0) == -1 && err_kind() == ERR_USAGE);
+	CHECK(strstr(err_msg(), "already exists") != NULL);
+	CHECK(store_user_get(st, "alice", &alice) == 0 && !alice.is_admin);
+	CHECK(store_user_get(st, "bob", &bob) == 0 && bob.is_admin);
+	CHECK(store_user_get(st, "carol", &bob) == -1 && err_kind() == ERR_USAGE);
+
+	CHECK(key_parse_line(ED_LINE, strlen(ED_LINE), &k) == 0);
+	CHECK(store_key_add(st, "alice", &k, "10.0.0.0/8", 0, NULL) == 0);
+	CHECK(store_key_add(st, "bob", &k, NULL, 0, NULL) == -1);
+	CHECK(strstr(err_msg(), "already enrolled") != NULL);
+	CHECK(store_key_add(st, "nobody", &k, NULL, 0, NULL) == -1);
+	CHECK(store_key_find(st, k.fp, &kr) == 1);
+	CHECK_STR(kr.user, "alice");
+	CHECK_STR(kr.from, "10.0.0.0/8");
+	CHECK(kr.last_used == 0);
+	CHECK(store_key_touch(st, kr.id, 1234) == 0);
+	CHECK(store_key_by_id(st, kr.id, &kr) == 1 && kr.last_used == 1234);
+	CHECK(store_key_find(st, "SHA256:none", &kr) == 0);
+
+	CHECK(store_host_add(st, "web1", "127.0.0.1", 22, "www") == 0);
+	CHECK(store_host_add(st, "web2", "127.0.0.2", 2222, "") == 0);
+	CHECK(store_host_add(st, "db1", "127.0.0.3", 22, "postgres") == 0);
+	CHECK(store_host_add(st, "web1", "x", 22, "") == -1);
+	CHECK(store_group_add(st, "ops", 0) == 0);
+	CHECK(store_group_add(st, "web", 1) == 0);
+	CHECK(store_group_member_add(st, "ops", "alice") == 0);
+	CHECK(store_group_member_add(st, "web", "web1") == 0);
+	CHECK(store_group_member_add(st, "web", "web2") == 0);
+	CHECK(store_group_member_add(st, "ops", "web1") == -1);	/* a host */
+	CHECK(store_group_member_add(st, "ops", "alice") == -1);
+
+	/* Deny by default. */
+	CHECK(can_reach(st, alice.id, "web1", "www", now) == 0);
+	CHECK(store_grant_add(st, "@ops", "@web", "", 0) == 0);
+	CHECK(can_reach(st, alice.id, "web1", "www", now) == 1);
+	/* web2 has no default login: a default-login grant gives nothing. */
+	CHECK(can_reach(st, alice.id, "web2", "", now) == 0);
+	CHECK(can_reach(st, bob.id, "web1", "www", now) == 0);
+	CHECK(store_grant_add(st, "alice", "db1", "root", now + 60) == 0);
+	CHECK(can_reach(st, alice.id, "db1", "root", now) == 1);
+	CHECK(can_reach(st, alice.id, "db1", "root", now + 61) == 0);
+	CHECK(can_reach(st, alice.id, "db1", "postgres", now) == 0);
+	CHECK(store_grant_add(st, "@web", "db1", "", 0) == -1);	/* kinds */
+	CHECK(store_grant_del(st, "@ops", "@web", NULL) == 0);
+	CHECK(can_reach(st, alice.id, "web1", "www", now) == 0);
+	CHECK(store_grant_del(st, "@ops", "@web", NULL) == -1);
+
+	/* Deleting a user takes keys, memberships and grants with it. */
+	CHECK(store_user_del(st, "alice") == 0);
+	CHECK(store_key_find(st, k.fp, &kr) == 0);
+	store_close(st);
+
+	/* The same version opens read-only; any other is refused. */
+	st = store_open(path, STORE_RDONLY, 100);
+	CHECK(st != NULL);
+	store_close(st);
+	set_version(STORE_SCHEMA_VERSION + 1);
+	CHECK(store_open(path, 0, 100) == NULL);
+	CHECK(strstr(err_msg(), "newer than this program") != NULL);
+	CHECK(store_open(path, STORE_NOMIGRATE, 100) == NULL);
+	CHECK(store_open(path, STORE_RDONLY, 100) == NULL);
+	CHECK(strstr(err_msg(), "upgrade sshgate") != NULL);
+	store_close(NULL);
+
+	unlink(path);
+	{
+		char p[160];
+		snprintf(p, sizeof(p), "%s-wal", path);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", path);
+		unlink(p);
+	}
+	rmdir(dir);
+	return TEST_DONE();
+}
