@@ -176,9 +176,20 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	if (type) {
-		if (key_from_parts(type, b64, &pk) == -1) {
+		/*
+		 * sshd offers what clients offer: a type we do not serve
+		 * (certificates, DSA) is a quiet "no". A key sshd parsed but
+		 * we cannot is a caller that is not sshd: usage.
+		 */
+		if (!key_type_supported(type)) {
+			key_from_parts(type, b64, &pk);
 			log_notice("refused offered key: %s", err_msg());
 			rc = 0;
+			goto out;
+		}
+		if (key_from_parts(type, b64, &pk) == -1) {
+			log_err("malformed key argument: %s", err_msg());
+			rc = 2;
 			goto out;
 		}
 		if (fp && strcmp(fp, pk.fp) != 0) {

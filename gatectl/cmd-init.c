@@ -2,7 +2,10 @@
  * gatectl init: create or repair the state directory, the database and
  * the directories below it, with the owners and modes sshgate relies on:
  *
- *   state_dir       0750 gate:AUTHGROUP  (authkeys-cmd must reach the db)
+ *   state_dir      02750 gate:AUTHGROUP  (authkeys-cmd must reach the db;
+ *                                         setgid, so -wal and -shm files the
+ *                                         gate account re-creates stay
+ *                                         readable by AUTHGROUP)
  *   database        0640 gate:AUTHGROUP  (+ its -wal and -shm files)
  *   recordings_dir  0700 gate:gate
  *   runtime_dir     0700 gate:gate
@@ -57,7 +60,7 @@ cmd_init(struct ctx *c, int argc, char *argv[])
 	if (uid == 0)
 		return err_set(ERR_SYS, "the gate account must not be root");
 
-	if (fsutil_dir(cfg->state_dir, 0750, uid, agid, &changed) == -1 ||
+	if (fsutil_dir(cfg->state_dir, 02750, uid, agid, &changed) == -1 ||
 	    fsutil_file(cfg->database, 0640, uid, agid, &changed) == -1)
 		return -1;
 	if (ctx_store(c) == NULL)

@@ -29,7 +29,7 @@ log_msg(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	text_escape(safe, sizeof(safe), raw, strlen(raw));
+	text_escape_log(safe, sizeof(safe), raw, strlen(raw));
 	syslog(prio, "%s: %s", log_prog, safe);
 	if (log_stderr && prio <= LOG_WARNING)
 		fprintf(stderr, "%s: %s\n", log_prog, safe);

@@ -1,6 +1,6 @@
 /*
  * log: syslog (facility auth, ident "sshgate") plus, for interactive
- * programs, standard error. Every message is escaped with text_escape()
+ * programs, standard error. Every message is escaped with text_escape_log()
  * first, so client-supplied bytes can never forge or split a log line.
  */
 #ifndef SSHGATE_LOG_H

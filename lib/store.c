@@ -3,11 +3,13 @@
  * so that SQL, and sqlite3.h, appear nowhere else.
  */
 #include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "store.h"
@@ -221,10 +223,66 @@ fail:
 	return -1;
 }
 
+/*
+ * A reader without write access to the directory can open a WAL database
+ * only while its -wal and -shm files exist. Our writers keep them
+ * (SQLITE_FCNTL_PERSIST_WAL), but any other client that closes the
+ * database last - an admin's sqlite3 shell - checkpoints and deletes them,
+ * which would lock every user out. Then the main file holds every
+ * committed change and no writer is running, so a read-only opener may
+ * read it as immutable. A writer that starts during that read only appends
+ * to a new WAL; the main file changes only at its checkpoint, a window of
+ * microseconds after which our read sees each row either before or after.
+ */
+static int
+wal_files_exist(const char *path)
+{
+	char p[PATH_MAX + 8];
+
+	snprintf(p, sizeof(p), "%s-shm", path);
+	if (access(p, F_OK) == -1)
+		return 0;
+	snprintf(p, sizeof(p), "%s-wal", path);
+	return access(p, F_OK) == 0;
+}
+
+/* "file:PATH" with PATH percent-encoded, plus "?immutable=1" if asked. */
+static int
+uri_of(const char *path, int immutable, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	const unsigned char *p;
+
+	if (size < 6 + 13)
+		return err_set(ERR_SYS, "database path too long");
+	memcpy(out, "file:", 5);
+	o = 5;
+	for (p = (const unsigned char *)path; *p; p++) {
+		if (o + 3 + 13 >= size)
+			return err_set(ERR_SYS, "database path too long");
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._-", *p)) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	if (immutable) {
+		memcpy(out + o, "?immutable=1", 12);
+		o += 12;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 struct store *
 store_open(const char *path, int flags, int timeout_ms)
 {
 	struct store *st;
+	char uri[PATH_MAX * 3 + 32];
 	int oflags, persist = 1;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
@@ -233,8 +291,11 @@ store_open(const char *path, int flags, int timeout_ms)
 	}
 	st->rdonly = !!(flags & STORE_RDONLY);
 	oflags = (st->rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
-	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_PRIVATECACHE;
-	if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_PRIVATECACHE | SQLITE_OPEN_URI;
+	if (uri_of(path, st->rdonly && !wal_files_exist(path), uri,
+	    sizeof(uri)) == -1)
+		goto fail;
+	if (sqlite3_open_v2(uri, &st->db, oflags, NULL) != SQLITE_OK) {
 		err_set(ERR_SYS, "cannot open database %s: %s (run gatectl "
 		    "init?)", path, st->db ? sqlite3_errmsg(st->db) :
 		    "out of memory");

@@ -70,8 +70,8 @@ text_no_controls(const char *s)
 	return 1;
 }
 
-char *
-text_escape(char *dst, size_t dstlen, const char *src, size_t n)
+static char *
+escape(char *dst, size_t dstlen, const char *src, size_t n, int backslash)
 {
 	const unsigned char *p = (const unsigned char *)src;
 	size_t o = 0, l;
@@ -89,7 +89,7 @@ text_escape(char *dst, size_t dstlen, const char *src, size_t n)
 			snprintf(tmp, sizeof(tmp), "\\x%02x", p[0]);
 			tl = 4;
 			l = 1;
-		} else if (cp == '\\') {
+		} else if (cp == '\\' && backslash) {
 			memcpy(tmp, "\\\\", 2);
 			tl = 2;
 		} else {
@@ -112,4 +112,16 @@ text_escape(char *dst, size_t dstlen, const char *src, size_t n)
 	}
 	dst[o < dstlen ? o : dstlen - 1] = '\0';
 	return dst;
+}
+
+char *
+text_escape(char *dst, size_t dstlen, const char *src, size_t n)
+{
+	return escape(dst, dstlen, src, n, 1);
+}
+
+char *
+text_escape_log(char *dst, size_t dstlen, const char *src, size_t n)
+{
+	return escape(dst, dstlen, src, n, 0);
 }

@@ -27,5 +27,11 @@ int text_no_controls(const char *s);
  * ends in "...". Returns dst.
  */
 char *text_escape(char *dst, size_t dstlen, const char *src, size_t n);
+/*
+ * The same for log lines, but backslashes stay as they are: messages
+ * often hold text already escaped by text_escape(), and escaping it twice
+ * would make "\x1b" unreadable. Control bytes still never reach syslog.
+ */
+char *text_escape_log(char *dst, size_t dstlen, const char *src, size_t n);
 
 #endif

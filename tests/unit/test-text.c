@@ -34,6 +34,8 @@ json(const char *in, const char *want)
 int
 main(void)
 {
+	char out[64];
+
 	CHECK(text_utf8_valid("caf\xc3\xa9", 5));
 	CHECK(!text_utf8_valid("\xc3", 1));
 	CHECK(!text_utf8_valid("\xed\xa0\x80", 3));	/* surrogate */
@@ -52,6 +54,9 @@ main(void)
 	esc("a\0b", 3, 256, "a\\x00b");
 	esc("abcdefghij", 10, 8, "abcd...");
 	esc("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8, 8, "\xc3\xa9\xc3\xa9...");
+
+	CHECK_STR(text_escape_log(out, sizeof(out), "a\\x1b\033", 6),
+	    "a\\x1b\\x1b");
 
 	json("plain", "\"plain\"");
 	json("q\"b\\", "\"q\\\"b\\\\\"");

@@ -1,0 +1,346 @@
+"""authkeys-cmd called the way sshd calls it, as the AuthorizedKeysCommandUser.
+
+It prints one strict line for a good key and nothing otherwise, says why in
+syslog, never writes (THREATS decision 4, rows 18 and 19), and answers
+within its 2 s deadline whatever the database does.
+"""
+import base64
+import concurrent.futures
+import hashlib
+import os
+import re
+import sqlite3
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import GATE_USER, enroll
+
+LINE = re.compile(
+    r'^restrict,pty,command="(?P<shell>/[A-Za-z0-9/._+-]+) -c '
+    r'(?P<config>/[A-Za-z0-9/._+-]+) --key-id (?P<id>[1-9][0-9]*)"'
+    r'(?:,from="(?P<from>[0-9a-f.:/!,]+)")?'
+    r'(?:,expiry-time="(?P<expiry>[0-9]{14}Z)")?'
+    r' (?P<type>ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|'
+    r'sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)'
+    r' (?P<b64>[A-Za-z0-9+/]+={0,2}) sshgate:(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]*)\n$')
+
+
+def parts(pub):
+    t, b64 = pub.split()[:2]
+    return t, b64
+
+
+def fingerprint(b64):
+    digest = hashlib.sha256(base64.b64decode(b64)).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def random_ed25519():
+    blob = (len(b"ssh-ed25519").to_bytes(4, "big") + b"ssh-ed25519" +
+            (32).to_bytes(4, "big") + os.urandom(32))
+    return "ssh-ed25519", base64.b64encode(blob).decode()
+
+
+def test_known_key_prints_one_strict_line(gate, keygen):
+    # THREATS rows 5, 13: every line starts with restrict and has one shape.
+    _, pub = keygen("alice")
+    kid = enroll(gate, "alice", pub)
+    r = gate.authkeys(GATE_USER, *parts(pub))
+    assert r.returncode == 0, r.stderr
+    m = LINE.match(r.stdout)
+    assert m, r.stdout
+    assert m["id"] == str(kid)
+    assert m["config"] == str(gate.config)
+    assert m["shell"] == str(gate.bindir / "gate-shell")
+    assert (m["type"], m["b64"]) == parts(pub)
+    assert m["user"] == "alice"
+    assert m["from"] is None and m["expiry"] is None
+
+
+def test_from_and_expiry_travel_on(gate, keygen):
+    _, pub = keygen("bob")
+    enroll(gate, "bob", pub, "--from", "10.0.0.0/8,!10.1.2.3,2001:DB8::/32",
+           "--expires", "2099-01-02T03:04:05Z")
+    m = LINE.match(gate.authkeys(GATE_USER, *parts(pub)).stdout)
+    assert m
+    assert m["from"] == "10.0.0.0/8,!10.1.2.3,2001:db8::/32"
+    assert m["expiry"] == "20990102030405Z"
+
+
+@pytest.mark.parametrize("form", ["u_t_k", "u_f", "u_t_k_f"])
+def test_argument_forms(gate, keygen, form):
+    _, pub = keygen("carol")
+    enroll(gate, "carol", pub)
+    t, b64 = parts(pub)
+    fp = fingerprint(b64)
+    args = {"u_t_k": [t, b64], "u_f": [fp], "u_t_k_f": [t, b64, fp]}[form]
+    r = gate.authkeys(GATE_USER, *args)
+    assert r.returncode == 0
+    assert LINE.match(r.stdout)
+
+
+def test_fingerprint_that_disagrees_with_the_key(gate, keygen):
+    _, pub = keygen("dave")
+    _, other = keygen("other")
+    enroll(gate, "dave", pub)
+    r = gate.authkeys(GATE_USER, *parts(pub), fingerprint(parts(other)[1]))
+    assert r.returncode == 2 and r.stdout == ""
+
+
+def test_other_accounts_get_nothing(gate, keygen, syslog):
+    _, pub = keygen("erin")
+    enroll(gate, "erin", pub)
+    r = gate.authkeys("root", *parts(pub))
+    assert (r.returncode, r.stdout) == (0, "")
+
+
+def expire_now(gate, pub):
+    gate.sql("UPDATE keys SET expires_at = strftime('%s','now') - 1 "
+             "WHERE blob = ?", parts(pub)[1])
+
+
+@pytest.mark.parametrize("case,why", [
+    ("unknown", r"unknown key SHA256:"),
+    ("user_disabled", r"key SHA256:\S+ of disabled user frank refused"),
+    ("key_disabled", r"disabled key SHA256:\S+ of user frank refused"),
+    ("expired", r"expired key SHA256:\S+ of user frank refused"),
+])
+def test_refused_keys_print_nothing_and_say_why(gate, keygen, syslog, case,
+                                                 why):
+    _, pub = keygen("frank")
+    if case != "unknown":
+        enroll(gate, "frank", pub)
+    fp = fingerprint(parts(pub)[1])
+    if case == "user_disabled":
+        gate.ctl("user", "disable", "frank")
+    elif case == "key_disabled":
+        gate.ctl("key", "disable", fp)
+    elif case == "expired":
+        expire_now(gate, pub)
+    r = gate.authkeys(GATE_USER, *parts(pub))
+    assert (r.returncode, r.stdout) == (0, "")
+    assert syslog.wait_for(r"sshgate\[\d+\]: authkeys-cmd: " + why), \
+        syslog.lines()
+
+
+def test_re_enabled_key_works_again(gate, keygen):
+    _, pub = keygen("gina")
+    enroll(gate, "gina", pub)
+    fp = fingerprint(parts(pub)[1])
+    gate.ctl("key", "disable", fp)
+    assert gate.authkeys(GATE_USER, *parts(pub)).stdout == ""
+    gate.ctl("key", "enable", fp)
+    assert LINE.match(gate.authkeys(GATE_USER, *parts(pub)).stdout)
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    [GATE_USER],
+    [GATE_USER, "a", "b", "c", "d"],
+    [GATE_USER, "not-a-fingerprint"],
+    [GATE_USER, "SHA256:" + "A" * 42 + "!"],
+    [GATE_USER, "ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIEGE5nXR7u9N"],
+    [GATE_USER, "ssh-rsa", random_ed25519()[1]],
+    [GATE_USER, "ssh-ed25519", "x" * 100_000],
+])
+def test_malformed_arguments_exit_2_print_nothing(gate, args):
+    r = gate.authkeys(*args)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stdout == ""
+    assert r.stderr.strip(), "a reason on stderr"
+
+
+def test_unsupported_key_types_are_refused_quietly(gate):
+    # sshd may offer certificates or DSA keys it understands: not ours.
+    for t in ["ssh-dss", "ssh-ed25519-cert-v01@openssh.com", "ssh-foo"]:
+        r = gate.authkeys(GATE_USER, t, "AAAA")
+        assert (r.returncode, r.stdout) == (0, "")
+
+
+def test_control_characters_are_escaped_in_syslog(gate, syslog):
+    # THREATS row 15: a key type with an escape sequence and a newline.
+    r = gate.authkeys(GATE_USER, "ssh-x\x1b]0;pwned\x07\nFAKE", "AAAA")
+    assert r.stdout == ""
+    line = syslog.wait_for(r"unsupported key type")
+    assert line and "\\x1b]0;pwned\\x07\\x0aFAKE" in line
+    for raw in syslog.raw():
+        assert b"\x1b" not in raw and b"\nFAKE" not in raw
+
+
+def test_missing_or_bad_config_fails_closed(gate, keygen, tmp_path):
+    _, pub = keygen("hank")
+    enroll(gate, "hank", pub)
+    r = gate.authkeys(GATE_USER, *parts(pub), as_auth=False)
+    assert LINE.match(r.stdout)
+    from conftest import run
+    r = run([gate.bindir / "authkeys-cmd", "-c", "/nonexistent/gate.ini",
+             GATE_USER, *parts(pub)])
+    assert r.returncode == 1 and r.stdout == ""
+    assert "cannot open config /nonexistent/gate.ini" in r.stderr
+    # A config others may write could point us at any database.
+    os.chmod(gate.config, 0o666)
+    try:
+        r = gate.authkeys(GATE_USER, *parts(pub), as_auth=False)
+        assert r.returncode == 1 and r.stdout == ""
+        assert "must be owned by root and not be writable" in r.stderr
+    finally:
+        os.chmod(gate.config, 0o644)
+
+
+def test_missing_and_corrupt_database_fail_closed(gate, keygen):
+    _, pub = keygen("ivy")
+    enroll(gate, "ivy", pub)
+    for name in ("gate.db-wal", "gate.db-shm"):
+        os.unlink(gate.state / name)
+    with open(gate.db, "r+b") as f:
+        f.seek(0)
+        f.write(b"this is not a database" * 100)
+    r = gate.authkeys(GATE_USER, *parts(pub))
+    assert r.returncode == 1 and r.stdout == ""
+    os.unlink(gate.db)
+    r = gate.authkeys(GATE_USER, *parts(pub))
+    assert r.returncode == 1 and r.stdout == ""
+    assert "cannot open database" in r.stderr
+
+
+def test_newer_schema_is_refused(gate, keygen):
+    _, pub = keygen("jack")
+    enroll(gate, "jack", pub)
+    gate.sql("PRAGMA user_version = 99")
+    r = gate.authkeys(GATE_USER, *parts(pub))
+    assert r.returncode == 1 and r.stdout == ""
+    assert "schema version 99" in r.stderr
+
+
+def test_locked_database_answers_within_the_deadline(gate, keygen):
+    """An exclusive lock held forever: nothing printed, non-zero exit, and
+    the 2 s answer sshd is promised (the program's own timer fires at
+    1.9 s; the margin is for process start under the sanitizers)."""
+    _, pub = keygen("kate")
+    enroll(gate, "kate", pub)
+    con = sqlite3.connect(gate.db, isolation_level=None)
+    con.execute("PRAGMA locking_mode = EXCLUSIVE")
+    con.execute("BEGIN EXCLUSIVE")
+    con.execute("UPDATE users SET disabled = disabled")
+    try:
+        t0 = time.monotonic()
+        r = gate.authkeys(GATE_USER, *parts(pub), as_auth=False, timeout=10)
+        took = time.monotonic() - t0
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    assert r.returncode != 0 and r.stdout == ""
+    assert took < 3.0, took
+
+
+def snapshot(gate):
+    return {p.name: p.read_bytes() for p in gate.state.iterdir()
+            if p.is_file()}
+
+
+def test_calls_never_write(gate, keygen):
+    """THREATS rows 18, 19 and decision 4: a burst of lookups for a known
+    key (as a probe would make, signed or not) and of unknown keys leaves
+    every file byte-identical and "last used" unset."""
+    _, pub = keygen("liam")
+    enroll(gate, "liam", pub)
+    before = snapshot(gate)
+    t, b64 = parts(pub)
+    calls = [(t, b64)] * 1000 + [random_ed25519() for _ in range(1000)]
+
+    def one(args):
+        return gate.authkeys(GATE_USER, *args)
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(one, calls))
+    assert all(r.returncode == 0 for r in results)
+    assert sum(bool(r.stdout) for r in results) == 1000
+    after = snapshot(gate)
+    assert before.keys() == after.keys()
+    for name in before:
+        if name.endswith("-shm"):
+            continue    # the WAL index is shared memory, not data
+        assert before[name] == after[name], name
+    rows = gate.ctl("key", "list", "liam", "--json").stdout
+    assert '"last_used":null' in rows
+
+
+def test_reads_while_gatectl_writes(gate, keygen):
+    """The auth account only reads (0640 files, no directory write) while
+    the gate account's programs write: lookups keep answering."""
+    _, pub = keygen("mia")
+    enroll(gate, "mia", pub)
+    stop = threading.Event()
+    errors = []
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            r = gate.ctl("user", "add", f"w{i}", check=False)
+            if r.returncode:
+                errors.append(r.stderr)
+            i += 1
+    th = threading.Thread(target=writer)
+    th.start()
+    try:
+        results = [gate.authkeys(GATE_USER, *parts(pub)) for _ in range(100)]
+    finally:
+        stop.set()
+        th.join()
+    assert not errors
+    assert all(LINE.match(r.stdout) for r in results), \
+        [r.stderr for r in results if not LINE.match(r.stdout)][:3]
+    # And it cannot write even if it tried: no write bit for its group.
+    st = os.stat(gate.db)
+    assert st.st_mode & 0o777 == 0o640
+
+
+def test_tampered_row_is_not_printed(gate, keygen, syslog):
+    """A row edited by hand into something that would become sshd options
+    is refused: every field is re-validated before it is printed."""
+    _, pub = keygen("noah")
+    enroll(gate, "noah", pub)
+    gate.sql("UPDATE keys SET from_list = '1.2.3.4\",command=\"/bin/sh'")
+    r = gate.authkeys(GATE_USER, *parts(pub))
+    assert r.stdout == "" and r.returncode == 1
+    assert syslog.wait_for(r"stored from= list of key \d+ is invalid")
+
+
+def test_sshd_environment_is_not_trusted(gate, keygen):
+    """sshd gives the command a clean environment; even so, a poisoned
+    PATH or locale must change nothing."""
+    _, pub = keygen("olga")
+    enroll(gate, "olga", pub)
+    env = {"PATH": "/nonexistent", "LC_ALL": "() { :;}; touch /tmp/sg-p",
+           "SQLITE_TMPDIR": "/nonexistent"}
+    r = subprocess.run([str(gate.bindir / "authkeys-cmd"), "-c",
+                        str(gate.config), GATE_USER, *parts(pub)],
+                       env=env, capture_output=True, text=True, timeout=10)
+    assert LINE.match(r.stdout)
+    assert not os.path.exists("/tmp/sg-p")
+
+
+def test_survives_a_foreign_client_deleting_the_wal_files(gate, keygen):
+    """An admin's sqlite3 shell that closes the database last deletes the
+    -wal and -shm files; the auth account cannot re-create them, and must
+    still answer. When the gate account writes again, the files it makes
+    inherit the auth group from the setgid state directory."""
+    _, pub = keygen("pia")
+    kid = enroll(gate, "pia", pub)
+    con = sqlite3.connect(gate.db)
+    con.execute("SELECT count(*) FROM users").fetchall()
+    con.close()
+    assert not (gate.state / "gate.db-shm").exists()
+    assert LINE.match(gate.authkeys(GATE_USER, *parts(pub)).stdout)
+    # gate-shell (as the gate account) writes "last used" and so re-creates
+    # the WAL files without root's help.
+    r = gate.shell("whoami", key_id=kid, auth_key=pub)
+    assert r.returncode == 0, r.stderr
+    import grp
+    for name in ("gate.db-wal", "gate.db-shm"):
+        st = os.stat(gate.state / name)
+        assert grp.getgrgid(st.st_gid).gr_name == "sgt-auth", name
+        assert st.st_mode & 0o777 == 0o640, name
+    assert LINE.match(gate.authkeys(GATE_USER, *parts(pub)).stdout)
