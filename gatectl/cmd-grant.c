@@ -39,7 +39,7 @@ cmd_grant(struct ctx *c, int argc, char *argv[])
 	int ch, nl = 0, i;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
 		if (ch == 'l') {
 			if (name_check_login(optarg) == -1)
 				return -1;
@@ -86,7 +86,7 @@ cmd_revoke(struct ctx *c, int argc, char *argv[])
 	int ch;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
 		if (ch != 'l' || login)
 			return usage_err(REVOKE_USAGE);
 		if (name_check_login(optarg) == -1)

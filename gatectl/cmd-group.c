@@ -127,7 +127,7 @@ cmd_group(struct ctx *c, int argc, char *argv[])
 	if (strcmp(sub, "show") == 0)
 		return argc == 2 ? show(c, argv[1]) : usage_err(USAGE);
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
 		if (ch != 'H' || strcmp(sub, "add") != 0)
 			return usage_err(USAGE);
 		hosts = 1;

@@ -29,7 +29,7 @@ add(struct ctx *c, int argc, char *argv[])
 	int ch;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
 		if (ch == 'p') {
 			if (name_parse_uint("port", optarg, 1, 65535, &port) == -1)
 				return -1;

@@ -79,7 +79,7 @@ add(struct ctx *c, int argc, char *argv[])
 	int ch, rc = -1;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
 		if (ch == 'f') {
 			if (netlist_canon(optarg, from, sizeof(from)) == -1)
 				return -1;

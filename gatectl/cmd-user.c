@@ -81,7 +81,7 @@ cmd_user(struct ctx *c, int argc, char *argv[])
 		return list(c, json);
 	}
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
 		if (ch != 'a' || strcmp(sub, "add") != 0)
 			return usage_err(USAGE);
 		admin = 1;

@@ -7,6 +7,8 @@
 #ifndef SSHGATE_GATECTL_H
 #define SSHGATE_GATECTL_H
 
+#include <getopt.h>
+
 #include "config.h"
 #include "store.h"
 
@@ -17,7 +19,15 @@ struct ctx {
 
 /* Open (and upgrade) the database once; NULL with an error. */
 struct store *ctx_store(struct ctx *c);
-/* Print "usage: gatectl ..." for a verb and return 2 after err_set. */
+/*
+ * getopt_long() over long options only, with getopt's own messages off;
+ * returns what getopt_long() returns.
+ */
+int opt_next(int argc, char *argv[], const struct option *lo);
+/*
+ * Record a one-line usage error naming the option getopt refused, if any,
+ * and the verb's usage. Returns -1.
+ */
 int usage_err(const char *usage);
 /* Parse --json as the only option; returns 0/1 or -1 (usage). */
 int opt_json_only(int argc, char *argv[], const char *usage, int *json);

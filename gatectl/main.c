@@ -12,6 +12,7 @@
 #include "err.h"
 #include "gatectl.h"
 #include "log.h"
+#include "text.h"
 #include "when.h"
 
 static const struct verb {
@@ -54,11 +55,31 @@ ctx_store(struct ctx *c)
 	return c->st;
 }
 
+/* The word getopt choked on, for the next usage_err(). */
+static const char *bad_option;
+
+int
+opt_next(int argc, char *argv[], const struct option *lo)
+{
+	int ch;
+
+	opterr = 0;	/* one message, ours, not getopt's */
+	ch = getopt_long(argc, argv, "", lo, NULL);
+	if (ch == '?' || ch == ':')
+		bad_option = argv[optind - 1];
+	return ch;
+}
+
 int
 usage_err(const char *usage)
 {
-	fprintf(stderr, "usage: gatectl %s\n", usage);
-	return err_set(ERR_USAGE, "bad arguments");
+	char safe[64];
+
+	if (bad_option)
+		return err_set(ERR_USAGE, "unknown option or missing value "
+		    "'%s' (usage: gatectl %s)", text_escape(safe, sizeof(safe),
+		    bad_option, strlen(bad_option)), usage);
+	return err_set(ERR_USAGE, "bad arguments (usage: gatectl %s)", usage);
 }
 
 int
@@ -70,7 +91,7 @@ opt_json_only(int argc, char *argv[], const char *usage, int *json)
 
 	*json = 0;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = opt_next(argc, argv, lo)) != -1) {
 		if (ch != 'j')
 			return usage_err(usage);
 		*json = 1;
@@ -142,8 +163,7 @@ main(int argc, char *argv[])
 	if (rc == -1) {
 		if (c.st)
 			store_rollback(c.st);
-		if (strcmp(err_msg(), "bad arguments") != 0)
-			fprintf(stderr, "gatectl: %s\n", err_msg());
+		fprintf(stderr, "gatectl: %s\n", err_msg());
 		rc = err_kind();
 	} else if (fflush(stdout) == EOF || ferror(stdout)) {
 		fprintf(stderr, "gatectl: error writing output\n");
