@@ -225,7 +225,7 @@ class Gate:
                    timeout=timeout, **kw)
 
     def shell(self, command=None, key_id=None, auth_key=None, argv=None,
-              env=None, timeout=10):
+              env=None, timeout=10, executable=None):
         """Run gate-shell as the gate account the way sshd would: the
         forced command's argv, SSH_ORIGINAL_COMMAND, and an ExposeAuthInfo
         file naming auth_key (a .pub text) when given."""
@@ -243,7 +243,7 @@ class Gate:
             argv = [self.bindir / "gate-shell", "-c", self.config,
                     "--key-id", str(key_id)]
         return run(argv, env=e, timeout=timeout, user=GATE_USER,
-                   group=GATE_USER, extra_groups=[])
+                   group=GATE_USER, extra_groups=[], executable=executable)
 
     def dump(self):
         """Every row of the database, for 'nothing changed' checks."""

@@ -1,0 +1,239 @@
+"""gate-shell run as the gate account the way sshd runs it: as the forced
+command, and as the login shell handed the forced command with -c.
+
+Only --key-id is trusted, and only when the key sshd verified
+(ExposeAuthInfo) is that key. The user's words come from
+SSH_ORIGINAL_COMMAND, are split without a shell, and anything odd is exit
+2 before anything happens (THREATS decision 5)."""
+import json
+import os
+import re
+
+import pytest
+
+from conftest import enroll
+
+
+@pytest.fixture
+def alice(gate, keygen):
+    """alice with one key, two hosts through a group grant, one expired."""
+    _, pub = keygen("alice")
+    kid = enroll(gate, "alice", pub)
+    gate.ctl("host", "add", "web1", "127.0.0.1", "--login", "www")
+    gate.ctl("host", "add", "web2", "127.0.0.1", "--login", "www")
+    gate.ctl("host", "add", "db1", "127.0.0.1")
+    gate.ctl("host", "add", "old", "127.0.0.1", "--login", "x")
+    gate.ctl("group", "add", "ops")
+    gate.ctl("group", "member", "add", "ops", "alice")
+    gate.ctl("group", "add", "web", "--hosts")
+    gate.ctl("group", "member", "add", "web", "web1", "web2")
+    gate.ctl("grant", "@ops", "@web")
+    gate.ctl("grant", "alice", "db1", "--login", "postgres", "--login", "root")
+    gate.ctl("grant", "alice", "old", "--until", "+1d")
+    gate.sql("UPDATE grants SET expires_at = strftime('%s','now') - 1 "
+             "WHERE host_id = (SELECT id FROM hosts WHERE name = 'old')")
+    return {"id": kid, "pub": pub}
+
+
+def test_whoami(gate, alice):
+    r = gate.shell("whoami --json", key_id=alice["id"], auth_key=alice["pub"])
+    assert r.returncode == 0, r.stderr
+    me = json.loads(r.stdout)
+    assert me["user"] == "alice" and me["key_id"] == alice["id"]
+    assert me["admin"] is False and me["from"] == "127.0.0.9"
+    assert me["fingerprint"].startswith("SHA256:")
+    r = gate.shell("whoami", key_id=alice["id"], auth_key=alice["pub"])
+    assert re.search(r"^alice\s+no\s+%d\s+SHA256:" % alice["id"], r.stdout,
+                     re.M), r.stdout
+
+
+def test_list_shows_only_what_grants_allow(gate, alice):
+    r = gate.shell("list --json", key_id=alice["id"], auth_key=alice["pub"])
+    assert r.returncode == 0, r.stderr
+    assert [(h["host"], h["logins"]) for h in json.loads(r.stdout)] == [
+        ("db1", ["postgres", "root"]), ("web1", ["www"]), ("web2", ["www"])]
+    r = gate.shell("list", key_id=alice["id"], auth_key=alice["pub"])
+    assert re.search(r"^db1\s+postgres,root\s+-$", r.stdout, re.M), r.stdout
+    assert "old" not in r.stdout
+
+
+def test_list_for_a_user_without_grants(gate, keygen):
+    _, pub = keygen("nobody")
+    kid = enroll(gate, "nobody", pub)
+    r = gate.shell("list", key_id=kid, auth_key=pub)
+    assert (r.returncode, r.stdout) == (0, "(none)\n")
+
+
+def test_help_and_version(gate, alice):
+    r = gate.shell("help", key_id=alice["id"], auth_key=alice["pub"])
+    assert r.returncode == 0 and "list [--json]" in r.stdout
+    r = gate.shell("version", key_id=alice["id"], auth_key=alice["pub"])
+    assert re.fullmatch(r"sshgate \d+\.\d+\.\d+\n", r.stdout)
+
+
+def test_no_command_prints_help_and_exits_2(gate, alice):
+    r = gate.shell(None, key_id=alice["id"], auth_key=alice["pub"])
+    assert r.returncode == 2
+    assert "no command given" in r.stderr and "whoami" in r.stderr
+
+
+def test_login_shell_mode(gate, alice):
+    """sshd runs command= through the account's shell: gate-shell -c STR."""
+    forced = f"{gate.bindir / 'gate-shell'} -c {gate.config} " \
+             f"--key-id {alice['id']}"
+    r = gate.shell("whoami --json", argv=[gate.bindir / "gate-shell", "-c",
+                                          forced], auth_key=alice["pub"])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["user"] == "alice"
+
+
+@pytest.mark.parametrize("argv", [
+    ["-c", "whoami"],
+    ["-c", "/bin/sh -c id"],
+    ["-c", "/usr/bin/gate-shell-x --key-id 1"],
+    ["-c", "gate-shell --key-id 1"],
+    ["-c", "/x/gate-shell --key-id 1 whoami"],
+    ["-c", "/x/gate-shell --key-id 01"],
+    ["-c", "/x/gate-shell --key-id 1; id"],
+    ["-c", ""],
+    [],
+    ["--key-id"],
+    ["--key-id", "abc"],
+    ["--key-id", "-1"],
+    ["--key-id", "1", "extra"],
+    ["--key-id", "1", "-x"],
+])
+def test_runs_nothing_without_the_forced_command(gate, alice, argv):
+    """THREATS row 6: as a login shell given anything but its own forced
+    command, or without --key-id, gate-shell refuses."""
+    r = gate.shell("whoami", argv=[gate.bindir / "gate-shell", *argv],
+                   auth_key=alice["pub"])
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stdout == ""
+    assert r.stderr.startswith("gate-shell: ")
+
+
+def test_login_shell_without_a_command(gate, alice):
+    r = gate.shell("whoami", argv=["-gate-shell"], auth_key=alice["pub"],
+                   executable=gate.bindir / "gate-shell")
+    assert r.returncode == 2 and r.stdout == ""
+
+
+def test_key_id_must_be_the_key_sshd_verified(gate, alice, keygen):
+    """A --key-id that names another key than the one sshd checked (a key
+    that reached the account some other way) is refused."""
+    _, mallory = keygen("mallory")
+    enroll(gate, "mallory", mallory)
+    r = gate.shell("whoami", key_id=alice["id"], auth_key=mallory)
+    assert (r.returncode, r.stdout) == (3, "")
+    assert "access denied" in r.stderr
+    r = gate.shell("whoami", key_id=alice["id"])      # no SSH_USER_AUTH
+    assert (r.returncode, r.stdout) == (3, "")
+
+
+def test_auth_info_file_must_be_private(gate, alice):
+    r = gate.shell("whoami", key_id=alice["id"], auth_key=alice["pub"],
+                   env={"SSH_USER_AUTH": "/etc/passwd"})
+    assert r.returncode == 3
+
+
+def test_verify_auth_info_can_be_turned_off(make_gate, keygen):
+    gate = make_gate(extra="verify_auth_info = no\n")
+    _, pub = keygen("ann")
+    kid = enroll(gate, "ann", pub)
+    r = gate.shell("whoami --json", key_id=kid)
+    assert r.returncode == 0 and json.loads(r.stdout)["user"] == "ann"
+
+
+@pytest.mark.parametrize("change", ["user", "key", "expired", "deleted"])
+def test_refuses_keys_that_stopped_being_valid(gate, alice, change, syslog):
+    """Between authkeys-cmd and gate-shell the admin may act: fail closed."""
+    fp = json.loads(gate.ctl("key", "list", "--json").stdout)[0]["fingerprint"]
+    if change == "user":
+        gate.ctl("user", "disable", "alice")
+    elif change == "key":
+        gate.ctl("key", "disable", fp)
+    elif change == "expired":
+        gate.sql("UPDATE keys SET expires_at = strftime('%s','now') - 1")
+    else:
+        gate.ctl("key", "del", fp)
+    r = gate.shell("list", key_id=alice["id"], auth_key=alice["pub"])
+    assert (r.returncode, r.stdout) == (3, "")
+    assert syslog.wait_for(r"gate-shell: refused key id %d from 127.0.0.9"
+                           % alice["id"])
+
+
+def test_last_used_is_written_by_gate_shell(gate, alice):
+    """THREATS decision 4: authkeys-cmd never writes; gate-shell records the
+    use once sshd verified the signature."""
+    def last_used():
+        return json.loads(gate.ctl("key", "list", "--json").stdout)[0][
+            "last_used"]
+    assert last_used() is None
+    gate.shell("version", key_id=alice["id"], auth_key=alice["pub"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", last_used())
+
+
+@pytest.mark.parametrize("command,says", [
+    ("frobnicate", "unknown command 'frobnicate'"),
+    ("list -F /etc/passwd", "list: unknown option '-F'"),
+    ("list --json --json", "unknown option '--json'"),
+    ("list extra", "usage: list [--json]"),
+    ("whoami --output=/tmp/x", "unknown option"),
+    ("version --json", "unknown option '--json'"),
+    ("list$(touch /tmp/sg-p)", "unquoted special character '$'"),
+    ("list;id", "unquoted special character ';'"),
+    ("list `id`", "'`'"),
+    ("list | cat", "'|'"),
+    ("list 'open", "unterminated single quote"),
+    ("list\nwhoami", "control character \\x0a"),
+    ("list\r", "control character \\x0d"),
+    ("list\x1b]0;x\x07", "control character \\x1b"),
+    ("a" * 9000, "command too long"),
+    ("sftp", "unknown command 'sftp'"),
+    ("scp -t /tmp/x", "unknown command 'scp'"),
+    ("rsync --server -e.Lsfx . /tmp/x", "unknown command 'rsync'"),
+    ("internal-sftp", "unknown command 'internal-sftp'"),
+])
+def test_bad_commands_exit_2(gate, alice, command, says):
+    before = gate.dump()
+    r = gate.shell(command, key_id=alice["id"], auth_key=alice["pub"])
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stdout == ""
+    assert r.stderr.startswith("gate-shell: ") and says in r.stderr, r.stderr
+    # Only the key row ("last used": the key was verified) may change.
+    def rows(dump):
+        return [x for x in dump if not x.startswith('INSERT INTO "keys"')]
+    assert rows(gate.dump()) == rows(before)
+
+
+def test_refusals_are_logged_on_one_escaped_line(gate, alice, syslog):
+    """THREATS row 15: a CR or an escape in the command cannot forge or
+    split a log line."""
+    for cmd in ("list\rFAKE granted=1", "list\x1b]0;x\x07"):
+        r = gate.shell(cmd, key_id=alice["id"], auth_key=alice["pub"])
+        assert r.returncode == 2
+    line = syslog.wait_for(r"refused command 'list\\x0dFAKE granted=1'")
+    assert line, syslog.lines()
+    assert syslog.wait_for(r"refused command 'list\\x1b]0;x\\x07'")
+    for raw in syslog.raw():
+        assert b"\r" not in raw and b"\x1b" not in raw
+
+
+def test_allowed_commands_are_logged(gate, alice, syslog):
+    gate.shell("list", key_id=alice["id"], auth_key=alice["pub"])
+    assert syslog.wait_for(r"gate-shell: user alice \(key %d\) from "
+                           r"127\.0\.0\.9: list$" % alice["id"])
+
+
+def test_client_environment_does_not_steer_gate_shell(gate, alice):
+    """THREATS row 8: variables a client may send (LANG, LC_*) or that a
+    misconfigured sshd might pass are dropped before anything is read."""
+    env = {"LC_ALL": "() { :;}; touch /tmp/sg-shellshock",
+           "LANG": "xx_XX.bogus", "LD_PRELOAD": "/nonexistent.so",
+           "SQLITE_TMPDIR": "/nonexistent", "TZ": "Mars/Olympus"}
+    r = gate.shell("list --json", key_id=alice["id"], auth_key=alice["pub"],
+                   env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)
+    assert not os.path.exists("/tmp/sg-shellshock")
