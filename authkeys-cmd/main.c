@@ -129,7 +129,8 @@ main(int argc, char *argv[])
 	struct store *st = NULL;
 	struct pubkey pk;
 	struct key_row k;
-	char line[KEY_B64_MAX + 2 * PATH_MAX + 1024], when[16], opts[1200];
+	char line[KEY_B64_MAX + 2 * PATH_MAX + 1024], when[16];
+	char from_opt[NETLIST_MAX_LEN + 16], exp_opt[40];
 	time_t now;
 	int ch, i, n, rc = 1;
 
@@ -173,6 +174,11 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(user, cfg->account) != 0) {
 		rc = 0;		/* not ours: no keys, no noise */
+		goto out;
+	}
+	if (cfg->path_given && !config_path_plain(cfg->path)) {
+		log_err("config path %s cannot be passed on in command=",
+		    cfg->path);
 		goto out;
 	}
 	if (type) {
@@ -243,24 +249,18 @@ main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
-	if (cfg->path_given && !config_path_plain(cfg->path)) {
-		log_err("config path %s cannot be passed on in command=",
-		    cfg->path);
-		rc = 1;
-		goto out;
-	}
-
-	n = snprintf(opts, sizeof(opts), "%s%s%s%s%s",
-	    k.from[0] ? ",from=\"" : "", k.from, k.from[0] ? "\"" : "",
-	    k.expires ? ",expiry-time=\"" : "",
-	    k.expires ? when_sshd(k.expires, when) : "");
-	if (k.expires && n > 0 && (size_t)n < sizeof(opts) - 1)
-		strcat(opts, "\"");
+	/* Optional options: nothing, or ',name="value"' built from the row. */
+	from_opt[0] = exp_opt[0] = '\0';
+	if (k.from[0])
+		snprintf(from_opt, sizeof(from_opt), ",from=\"%s\"", k.from);
+	if (k.expires)
+		snprintf(exp_opt, sizeof(exp_opt), ",expiry-time=\"%s\"",
+		    when_sshd(k.expires, when));
 	n = snprintf(line, sizeof(line),
-	    "restrict,pty,command=\"%s%s%s --key-id %lld\"%s %s %s sshgate:%s\n",
+	    "restrict,pty,command=\"%s%s%s --key-id %lld\"%s%s %s %s sshgate:%s\n",
 	    cfg->gate_shell, cfg->path_given ? " -c " : "",
-	    cfg->path_given ? cfg->path : "", k.id, opts, k.type, k.b64,
-	    k.user);
+	    cfg->path_given ? cfg->path : "", k.id, from_opt, exp_opt, k.type,
+	    k.b64, k.user);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
 		log_err("key line for %s too long", fp);
 		rc = 1;

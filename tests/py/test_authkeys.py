@@ -344,3 +344,19 @@ def test_survives_a_foreign_client_deleting_the_wal_files(gate, keygen):
         assert grp.getgrgid(st.st_gid).gr_name == "sgt-auth", name
         assert st.st_mode & 0o777 == 0o640, name
     assert LINE.match(gate.authkeys(GATE_USER, *parts(pub)).stdout)
+
+
+def test_config_path_that_cannot_travel_in_command(gate, keygen):
+    """-c FILE is repeated inside command="..."; a path sshd's option
+    parser or gate-shell's tokenizer would split is refused, not printed."""
+    _, pub = keygen("quinn")
+    enroll(gate, "quinn", pub)
+    odd = gate.root / "odd dir"
+    odd.mkdir(mode=0o755)
+    (odd / "gate.ini").write_text(gate.config.read_text())
+    os.chmod(odd / "gate.ini", 0o644)
+    from conftest import run
+    r = run([gate.bindir / "authkeys-cmd", "-c", odd / "gate.ini", GATE_USER,
+             *parts(pub)])
+    assert (r.returncode, r.stdout) == (1, "")
+    assert "cannot be passed on in command=" in r.stderr
