@@ -188,8 +188,9 @@ main(int argc, char *argv[])
 		 * we cannot is a caller that is not sshd: usage.
 		 */
 		if (!key_type_supported(type)) {
-			key_from_parts(type, b64, &pk);
-			log_notice("refused offered key: %s", err_msg());
+			/* log_msg() escapes the client's bytes. */
+			log_notice("refused offered key: unsupported key type "
+			    "'%s'", type);
 			rc = 0;
 			goto out;
 		}

@@ -43,13 +43,8 @@ struct origin {
 	char *connection;	/* SSH_CONNECTION */
 };
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: gate-shell [-c CONFIG] --key-id N\n"
-	    "gate-shell is run by sshd for keys enrolled with gatectl; it "
-	    "takes the user's command from SSH_ORIGINAL_COMMAND.\n");
-}
+#define USAGE "usage: gate-shell [-c CONFIG] --key-id N (run by sshd; the " \
+	"command comes from SSH_ORIGINAL_COMMAND)"
 
 /*
  * Parse gate-shell's own options from words (argc/argv with argv[0] the
@@ -60,7 +55,6 @@ parse_opts(int argc, char *argv[], struct opts *o)
 {
 	static const struct option lo[] = {
 		{ "key-id", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	int ch;
 
@@ -77,11 +71,11 @@ parse_opts(int argc, char *argv[], struct opts *o)
 				return -1;
 			break;
 		default:
-			return err_set(ERR_USAGE, "bad arguments");
+			return err_set(ERR_USAGE, "bad arguments; %s", USAGE);
 		}
 	}
 	if (optind != argc)
-		return err_set(ERR_USAGE, "unexpected argument");
+		return err_set(ERR_USAGE, "unexpected argument; %s", USAGE);
 	if (o->key_id == 0)
 		return err_set(ERR_USAGE, "no --key-id: the gate account only "
 		    "serves keys enrolled with gatectl");
@@ -240,7 +234,6 @@ main(int argc, char *argv[])
 refuse:
 	log_warn("refused: %s", err_msg());
 	fprintf(stderr, "gate-shell: %s\n", err_msg());
-	usage();
 	rc = GSH_EXIT_USAGE;
 out:
 	argv_free(&shell);

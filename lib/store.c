@@ -231,8 +231,10 @@ fail:
  * which would lock every user out. Then the main file holds every
  * committed change and no writer is running, so a read-only opener may
  * read it as immutable. A writer that starts during that read only appends
- * to a new WAL; the main file changes only at its checkpoint, a window of
- * microseconds after which our read sees each row either before or after.
+ * to a new WAL; the main file changes only when that WAL is checkpointed.
+ * A read that overlaps the checkpoint may mix old and new pages: SQLite
+ * then reports corruption and we fail closed, or a row reads as it was
+ * just before or just after the change.
  */
 static int
 wal_files_exist(const char *path)
@@ -310,9 +312,9 @@ store_open(const char *path, int flags, int timeout_ms)
 	if (exec(st, "PRAGMA foreign_keys = ON") == -1)
 		goto fail;
 	/*
-	 * Keep -wal and -shm after the last writer closes: authkeys-cmd opens
-	 * read-only without write access to the directory, and SQLite can
-	 * only read a WAL database whose -shm file already exists.
+	 * Keep -wal and -shm after the last writer closes, so authkeys-cmd
+	 * (read-only, no write access to the directory) takes the normal
+	 * WAL path rather than the immutable fallback above.
 	 */
 	if (!st->rdonly)
 		sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL,

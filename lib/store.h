@@ -90,8 +90,8 @@ struct access_row {
 /*
  * Open the database at path. Without STORE_RDONLY or STORE_NOMIGRATE the
  * schema is created or upgraded (gatectl); with either, a database of any
- * other version is refused (authkeys-cmd, gate-shell). Returns a handle or NULL; close with store_close(), which
- * accepts NULL.
+ * other version is refused (authkeys-cmd, gate-shell). Returns a handle or
+ * NULL; close with store_close(), which accepts NULL.
  */
 struct store *store_open(const char *path, int flags, int timeout_ms);
 void store_close(struct store *st);

@@ -37,7 +37,6 @@ import random
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -132,7 +131,7 @@ def main():
     root = conftest.BASE / f"bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     conftest.BASE.mkdir(mode=0o755, exist_ok=True)
     root.mkdir(mode=0o755)
-    sshds = []
+    sshds = {}
     try:
         bindir = root / "bin"
         bindir.mkdir(mode=0o755)
@@ -216,11 +215,12 @@ def main():
                 "AuthorizedKeysFile none", f"AuthorizedKeysFile {path}").replace(
                 "AuthorizedKeysCommand ", "#AuthorizedKeysCommand ").replace(
                 "AuthorizedKeysCommandUser ", "#AuthorizedKeysCommandUser "))
-        sshds = {"sshgate": Sshd(gate), "flat file": flat_sshd(flat),
-                 "one line": flat_sshd(one)}
+        sshds["sshgate"] = Sshd(gate)
+        sshds["flat file"] = flat_sshd(flat)
+        sshds["one line"] = flat_sshd(one)
         logins = time_logins(sshds, keydir / "id", args.logins)
     finally:
-        for s in (sshds.values() if isinstance(sshds, dict) else sshds):
+        for s in sshds.values():
             s.stop()
         if not os.environ.get("SSHGATE_KEEP"):
             shutil.rmtree(root, ignore_errors=True)

@@ -12,6 +12,8 @@ Everything a test needs is made here and taken down after it:
 
 Run as root with /usr/bin/python3 (Debian's pytest and pexpect).
 """
+import base64
+import hashlib
 import os
 import pwd
 import re
@@ -265,10 +267,7 @@ class Gate:
 
 @pytest.fixture
 def make_gate(rundir, bindir, accounts):
-    n = [0]
-
     def make(extra="", init=True):
-        n[0] += 1
         g = Gate(rundir / f"gate-{uuid.uuid4().hex[:8]}", bindir, accounts,
                  extra)
         if init:
@@ -297,6 +296,32 @@ def keygen(rundir):
         run(argv, check=True)
         return path, Path(f"{path}.pub").read_text()
     return make
+
+
+INVALIDATIONS = ("user_disabled", "key_disabled", "expired", "deleted")
+
+
+def fingerprint(b64):
+    """SHA256:... of a base64 key blob, as ssh-keygen -lf prints it."""
+    digest = hashlib.sha256(base64.b64decode(b64)).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def invalidate(gate, user, pub, how):
+    """Make user's enrolled key pub stop being valid, one way of
+    INVALIDATIONS; "expired" stands in for time passing."""
+    fp = fingerprint(pub.split()[1])
+    if how == "user_disabled":
+        gate.ctl("user", "disable", user)
+    elif how == "key_disabled":
+        gate.ctl("key", "disable", fp)
+    elif how == "expired":
+        gate.sql("UPDATE keys SET expires_at = strftime('%s','now') - 1 "
+                 "WHERE fingerprint = ?", fp)
+    elif how == "deleted":
+        gate.ctl("key", "del", fp)
+    else:
+        raise ValueError(how)
 
 
 def enroll(gate, user, pub, *opts, admin=False):

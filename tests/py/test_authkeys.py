@@ -6,7 +6,6 @@ within its 2 s deadline whatever the database does.
 """
 import base64
 import concurrent.futures
-import hashlib
 import os
 import re
 import sqlite3
@@ -16,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import GATE_USER, enroll
+from conftest import GATE_USER, enroll, fingerprint, invalidate, run
 
 LINE = re.compile(
     r'^restrict,pty,command="(?P<shell>/[A-Za-z0-9/._+-]+) -c '
@@ -31,11 +30,6 @@ LINE = re.compile(
 def parts(pub):
     t, b64 = pub.split()[:2]
     return t, b64
-
-
-def fingerprint(b64):
-    digest = hashlib.sha256(base64.b64decode(b64)).digest()
-    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
 def random_ed25519():
@@ -97,29 +91,19 @@ def test_other_accounts_get_nothing(gate, keygen, syslog):
     assert (r.returncode, r.stdout) == (0, "")
 
 
-def expire_now(gate, pub):
-    gate.sql("UPDATE keys SET expires_at = strftime('%s','now') - 1 "
-             "WHERE blob = ?", parts(pub)[1])
-
-
 @pytest.mark.parametrize("case,why", [
     ("unknown", r"unknown key SHA256:"),
     ("user_disabled", r"key SHA256:\S+ of disabled user frank refused"),
     ("key_disabled", r"disabled key SHA256:\S+ of user frank refused"),
     ("expired", r"expired key SHA256:\S+ of user frank refused"),
+    ("deleted", r"unknown key SHA256:"),
 ])
 def test_refused_keys_print_nothing_and_say_why(gate, keygen, syslog, case,
                                                  why):
     _, pub = keygen("frank")
     if case != "unknown":
         enroll(gate, "frank", pub)
-    fp = fingerprint(parts(pub)[1])
-    if case == "user_disabled":
-        gate.ctl("user", "disable", "frank")
-    elif case == "key_disabled":
-        gate.ctl("key", "disable", fp)
-    elif case == "expired":
-        expire_now(gate, pub)
+        invalidate(gate, "frank", pub, case)
     r = gate.authkeys(GATE_USER, *parts(pub))
     assert (r.returncode, r.stdout) == (0, "")
     assert syslog.wait_for(r"sshgate\[\d+\]: authkeys-cmd: " + why), \
@@ -175,7 +159,6 @@ def test_missing_or_bad_config_fails_closed(gate, keygen, tmp_path):
     enroll(gate, "hank", pub)
     r = gate.authkeys(GATE_USER, *parts(pub), as_auth=False)
     assert LINE.match(r.stdout)
-    from conftest import run
     r = run([gate.bindir / "authkeys-cmd", "-c", "/nonexistent/gate.ini",
              GATE_USER, *parts(pub)])
     assert r.returncode == 1 and r.stdout == ""
@@ -308,18 +291,18 @@ def test_tampered_row_is_not_printed(gate, keygen, syslog):
     assert syslog.wait_for(r"stored from= list of key \d+ is invalid")
 
 
-def test_sshd_environment_is_not_trusted(gate, keygen):
-    """sshd gives the command a clean environment; even so, a poisoned
-    PATH or locale must change nothing."""
+def test_poisoned_environment_changes_no_answer(gate, keygen):
+    """sshd gives the command a clean environment; called with a poisoned
+    PATH, locale and SQLite variables anyway, the answer is the same. (What
+    env_reset() leaves is checked by the unit test test-env.)"""
     _, pub = keygen("olga")
     enroll(gate, "olga", pub)
-    env = {"PATH": "/nonexistent", "LC_ALL": "() { :;}; touch /tmp/sg-p",
+    env = {"PATH": "/nonexistent", "LC_ALL": "xx_XX.bogus",
            "SQLITE_TMPDIR": "/nonexistent"}
     r = subprocess.run([str(gate.bindir / "authkeys-cmd"), "-c",
                         str(gate.config), GATE_USER, *parts(pub)],
                        env=env, capture_output=True, text=True, timeout=10)
     assert LINE.match(r.stdout)
-    assert not os.path.exists("/tmp/sg-p")
 
 
 def test_survives_a_foreign_client_deleting_the_wal_files(gate, keygen):
@@ -355,7 +338,6 @@ def test_config_path_that_cannot_travel_in_command(gate, keygen):
     odd.mkdir(mode=0o755)
     (odd / "gate.ini").write_text(gate.config.read_text())
     os.chmod(odd / "gate.ini", 0o644)
-    from conftest import run
     r = run([gate.bindir / "authkeys-cmd", "-c", odd / "gate.ini", GATE_USER,
              *parts(pub)])
     assert (r.returncode, r.stdout) == (1, "")

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import sqlite3
-import subprocess
 
 import pytest
 

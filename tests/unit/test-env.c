@@ -1,0 +1,53 @@
+/*
+ * Unit tests for lib/env: after env_reset() the environment holds PATH and
+ * the allow-listed names only, and an allow-listed value with control
+ * characters or of absurd length is dropped too (THREATS rows 8, 9).
+ */
+#include <stdlib.h>
+
+#include "env.h"
+#include "test.h"
+
+extern char **environ;
+
+static int
+count(void)
+{
+	int n = 0;
+
+	while (environ[n])
+		n++;
+	return n;
+}
+
+int
+main(void)
+{
+	static const char *const keep[] = { "TERM", NULL };
+	char big[5000];
+
+	setenv("LC_ALL", "() { :;}; touch /tmp/p", 1);
+	setenv("LD_PRELOAD", "/tmp/evil.so", 1);
+	setenv("BASH_ENV", "/tmp/evil", 1);
+	setenv("PATH", "/tmp/evil:/usr/bin", 1);
+	setenv("TERM", "xterm-256color", 1);
+	CHECK(env_reset(keep) == 0);
+	CHECK(count() == 2);
+	CHECK_STR(getenv("PATH"), "/usr/sbin:/usr/bin:/sbin:/bin");
+	CHECK_STR(getenv("TERM"), "xterm-256color");
+	CHECK(getenv("LC_ALL") == NULL && getenv("LD_PRELOAD") == NULL &&
+	    getenv("BASH_ENV") == NULL);
+
+	setenv("TERM", "xterm\033]0;x\007", 1);
+	CHECK(env_reset(keep) == 0);
+	CHECK(getenv("TERM") == NULL && count() == 1);
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	setenv("TERM", big, 1);
+	CHECK(env_reset(keep) == 0);
+	CHECK(getenv("TERM") == NULL);
+
+	CHECK(env_reset(NULL) == 0 && count() == 1);
+	return TEST_DONE();
+}
