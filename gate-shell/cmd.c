@@ -1,9 +1,10 @@
 /*
  * cmd: the verb table. A command line is split once by argv_split() (no
  * expansion, no shell); the first word picks the verb, and each verb has
- * a fixed flag whitelist (only --json, where it lists things) and a fixed
- * number of positional words, so `list -F /etc/passwd` is refused here
- * rather than by every verb.
+ * a fixed flag whitelist (--json where it lists things, --all for
+ * sessions, "--" before connect's remote words) and a fixed number of
+ * positional words, so `list -F /etc/passwd` is refused here rather than
+ * by every verb.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,10 +15,16 @@
 #include "text.h"
 
 static const struct verb verbs[] = {
+	{ "connect", "[LOGIN@]HOST [-- COMMAND...]",
+	    "a shell (or one command) on HOST", 1, 1, VF_REST, cmd_connect },
 	{ "list", "[--json]", "hosts you may reach, with their logins",
-	    0, 0, 1, cmd_list },
+	    0, 0, VF_JSON, cmd_list },
+	{ "sessions", "[--all] [--json]",
+	    "your live sessions (--all: everyone's, admins)",
+	    0, 0, VF_JSON | VF_ALL, cmd_sessions },
+	{ "kill", "ID", "end one of your live sessions", 1, 1, 0, cmd_kill },
 	{ "whoami", "[--json]", "who the gate thinks you are",
-	    0, 0, 1, cmd_whoami },
+	    0, 0, VF_JSON, cmd_whoami },
 	{ "help", "", "this list", 0, 0, 0, cmd_help_verb },
 	{ "version", "", "sshgate's version", 0, 0, 0, cmd_version },
 };
@@ -31,7 +38,7 @@ cmd_help(FILE *f)
 	fprintf(f, "usage: ssh GATE COMMAND\ncommands:\n");
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		snprintf(buf, sizeof(buf), "%s %s", verbs[i].name, verbs[i].args);
-		fprintf(f, "  %-22s %s\n", buf, verbs[i].help);
+		fprintf(f, "  %-36s %s\n", buf, verbs[i].help);
 	}
 }
 
@@ -54,6 +61,9 @@ cmd_run(struct gsh *g, const char *line, size_t len)
 	char *pos[ARGV_MAX_WORDS + 1], safe[80];
 	int i, npos = 0, json = 0, rc = -1;
 
+	g->all = g->dashdash = g->nrest = 0;
+	g->rest = NULL;
+
 	if (argv_split(line, len, &a) == -1)
 		return -1;
 	if (a.argc == 0) {
@@ -67,9 +77,22 @@ cmd_run(struct gsh *g, const char *line, size_t len)
 		goto out;
 	}
 	for (i = 1; i < a.argc; i++) {
-		if (v->json && strcmp(a.argv[i], "--json") == 0 && !json) {
+		if ((v->flags & VF_JSON) && strcmp(a.argv[i], "--json") == 0 &&
+		    !json) {
 			json = 1;
 			continue;
+		}
+		if ((v->flags & VF_ALL) && strcmp(a.argv[i], "--all") == 0 &&
+		    !g->all) {
+			g->all = 1;
+			continue;
+		}
+		if ((v->flags & VF_REST) && strcmp(a.argv[i], "--") == 0) {
+			/* Everything after it belongs to the remote side. */
+			g->dashdash = 1;
+			g->rest = a.argv + i + 1;
+			g->nrest = a.argc - i - 1;
+			break;
 		}
 		if (a.argv[i][0] == '-') {
 			err_set(ERR_USAGE, "%s: unknown option '%s' (usage: %s "

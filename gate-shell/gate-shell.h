@@ -27,6 +27,21 @@ struct gsh {
 	struct user_row user;		/* its owner */
 	char peer[64];			/* client address from SSH_CONNECTION */
 	FILE *out;			/* where verbs print (stdout) */
+	int tty;			/* stdin and stdout are a terminal */
+	int prompt;			/* running at the sshgate> prompt */
+	/* Set by cmd_run() for the verb it calls: */
+	int all;			/* --all was given */
+	int dashdash;			/* "--" was given ... */
+	char **rest;			/* ... and these words followed it */
+	int nrest;
+	/* Set by a verb that wants an exit status other than 0 (connect). */
+	int exit_status;
+};
+
+enum {
+	VF_JSON = 1 << 0,		/* accepts --json */
+	VF_ALL = 1 << 1,		/* accepts --all */
+	VF_REST = 1 << 2,		/* accepts "-- WORDS..." */
 };
 
 struct verb {
@@ -34,7 +49,7 @@ struct verb {
 	const char *args;		/* usage after the name */
 	const char *help;		/* one line */
 	int min, max;			/* positional words after the verb */
-	int json;			/* accepts --json */
+	int flags;			/* VF_* */
 	int (*fn)(struct gsh *g, int argc, char *argv[], int json);
 };
 
@@ -50,7 +65,40 @@ int cmd_help_verb(struct gsh *g, int argc, char *argv[], int json);
 int cmd_whoami(struct gsh *g, int argc, char *argv[], int json);
 int cmd_version(struct gsh *g, int argc, char *argv[], int json);
 int cmd_list(struct gsh *g, int argc, char *argv[], int json);
+int cmd_connect(struct gsh *g, int argc, char *argv[], int json);
+int cmd_sessions(struct gsh *g, int argc, char *argv[], int json);
+int cmd_kill(struct gsh *g, int argc, char *argv[], int json);
 
+/*
+ * The interactive prompt (no command, with a terminal): banner, host
+ * list, then "sshgate> " lines until exit or Ctrl-D. Returns the exit
+ * status gate-shell should end with.
+ */
+int prompt_run(struct gsh *g);
+
+/* What proxy_run() needs to know beyond the ssh command line. */
+struct proxy_opts {
+	int tty;			/* relay through a terminal of our own */
+	int max_time;			/* seconds, 0: no limit */
+	long long session_id;
+};
+
+struct proxy_result {
+	int status;			/* gate-shell's exit status */
+	const char *reason;		/* exit error killed ttl lost */
+	char message[256];		/* for the row and the user, or "" */
+	unsigned long long bytes_in, bytes_out;
+};
+
+struct egress;
+/*
+ * Run the egress ssh described by e and relay the user's stdin/stdout to
+ * it until it ends, the user goes away, or the gate ends it. The user's
+ * terminal is raw meanwhile and restored on every way out. Returns 0
+ * with *res filled, or -1 with an error when ssh could not be started.
+ */
+int proxy_run(const struct egress *e, const struct proxy_opts *o,
+    struct proxy_result *res);
 /*
  * Check that the key sshd verified for this session (the ExposeAuthInfo
  * file named by SSH_USER_AUTH, path given) is the key of g->key. Returns

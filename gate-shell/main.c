@@ -212,6 +212,13 @@ main(int argc, char *argv[])
 
 	text_escape(cmdsafe, sizeof(cmdsafe), or.command ? or.command : "",
 	    or.command_len);
+	g.tty = isatty(0) && isatty(1);
+	if ((or.command == NULL || or.command_len == 0) && g.tty) {
+		log_info("user %s (key %lld) from %s: prompt", g.user.name,
+		    g.key.id, g.peer);
+		rc = prompt_run(&g);
+		goto out;
+	}
 	if (or.command == NULL || or.command_len == 0) {
 		log_info("user %s (key %lld) from %s: no command", g.user.name,
 		    g.key.id, g.peer);
@@ -220,16 +227,21 @@ main(int argc, char *argv[])
 		rc = GSH_EXIT_USAGE;
 		goto out;
 	}
+	g.exit_status = -1;
 	if (cmd_run(&g, or.command, or.command_len) == -1) {
 		log_notice("user %s (key %lld) from %s: refused command '%s': %s",
 		    g.user.name, g.key.id, g.peer, cmdsafe, err_msg());
 		fprintf(stderr, "gate-shell: %s\n", err_msg());
-		rc = err_kind() == ERR_USAGE ? GSH_EXIT_USAGE : GSH_EXIT_ERROR;
+		rc = err_kind() == ERR_USAGE ? GSH_EXIT_USAGE :
+		    err_kind() == ERR_DENIED ? GSH_EXIT_DENIED : GSH_EXIT_ERROR;
 		goto out;
 	}
-	log_info("user %s (key %lld) from %s: %s", g.user.name, g.key.id,
-	    g.peer, cmdsafe);
+	if (g.exit_status == -1)
+		log_info("user %s (key %lld) from %s: %s", g.user.name,
+		    g.key.id, g.peer, cmdsafe);
 	rc = fflush(stdout) == EOF ? GSH_EXIT_ERROR : 0;
+	if (g.exit_status != -1)
+		rc = g.exit_status;
 	goto out;
 refuse:
 	log_warn("refused: %s", err_msg());

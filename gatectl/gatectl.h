@@ -43,5 +43,7 @@ int cmd_grant(struct ctx *c, int argc, char *argv[]);
 int cmd_revoke(struct ctx *c, int argc, char *argv[]);
 int cmd_grants(struct ctx *c, int argc, char *argv[]);
 int cmd_access(struct ctx *c, int argc, char *argv[]);
+int cmd_egress_key(struct ctx *c, int argc, char *argv[]);
+int cmd_session(struct ctx *c, int argc, char *argv[]);
 
 #endif

@@ -25,8 +25,11 @@ static const struct verb {
 	    "| list [--json]" },
 	{ "key", cmd_key, "key add USER [FILE|-] [--from LIST] [--expires DATE]"
 	    " | del|disable|enable FINGERPRINT | list [USER] [--json]" },
-	{ "host", cmd_host, "host add NAME ADDRESS [--port N] [--login LOGIN] | "
-	    "del NAME | list [--json]" },
+	{ "host", cmd_host, "host add NAME ADDRESS [--port N] [--login LOGIN] "
+	    "[--egress-key PATH] [--scan | --hostkey 'TYPE BASE64'...] | "
+	    "pin NAME (--scan | --hostkey 'TYPE BASE64'...) | del NAME | "
+	    "list [--json]" },
+	{ "egress-key", cmd_egress_key, "egress-key [HOST]" },
 	{ "group", cmd_group, "group add NAME [--hosts] | del NAME | list "
 	    "[--json] | show NAME | member add|del GROUP NAME..." },
 	{ "grant", cmd_grant, "grant USER|@GROUP HOST|@HOSTGROUP "
@@ -35,6 +38,8 @@ static const struct verb {
 	    "[--login LOGIN]" },
 	{ "grants", cmd_grants, "grants [--json]" },
 	{ "access", cmd_access, "access USER [--json]" },
+	{ "session", cmd_session, "session list [--all] [--json] | "
+	    "session kill ID" },
 };
 
 static void

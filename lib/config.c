@@ -23,7 +23,8 @@
 enum {
 	K_ACCOUNT, K_AUTH_ACCOUNT, K_STATE_DIR, K_DATABASE, K_RECORDINGS,
 	K_RUNTIME, K_EGRESS_KEY, K_KNOWN_HOSTS, K_GATE_SHELL, K_DB_TIMEOUT,
-	K_VERIFY_AUTH, K_COUNT
+	K_VERIFY_AUTH, K_SSH, K_CONNECT_TIMEOUT, K_MAX_SESSIONS, K_MAX_TIME,
+	K_COUNT
 };
 
 static const struct {
@@ -40,9 +41,51 @@ static const struct {
 	[K_GATE_SHELL] = { "gate", "gate_shell" },
 	[K_DB_TIMEOUT] = { "gate", "db_timeout_ms" },
 	[K_VERIFY_AUTH] = { "gate", "verify_auth_info" },
+	[K_SSH] = { "egress", "ssh" },
+	[K_CONNECT_TIMEOUT] = { "egress", "connect_timeout" },
+	[K_MAX_SESSIONS] = { "sessions", "max_sessions_per_user" },
+	[K_MAX_TIME] = { "sessions", "max_session_time" },
 };
 
-static const char *const sections[] = { "gate" };
+static const char *const sections[] = { "gate", "egress", "sessions" };
+
+/*
+ * A duration: "off" (0), or a number with an optional unit s, m, h or d
+ * (seconds without one), between 1 second and 366 days.
+ */
+static int
+parse_duration(const char *name, const char *v, long long *out)
+{
+	long long n = 0, mul = 1;
+	const char *p = v;
+
+	if (strcmp(v, "off") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (*p < '0' || *p > '9')
+		goto bad;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (*p - '0');
+		if (n > 366LL * 86400)
+			goto bad;
+	}
+	switch (*p) {
+	case '\0': break;
+	case 's': p++; break;
+	case 'm': mul = 60; p++; break;
+	case 'h': mul = 3600; p++; break;
+	case 'd': mul = 86400; p++; break;
+	default: goto bad;
+	}
+	if (*p != '\0' || n == 0 || n * mul > 366LL * 86400)
+		goto bad;
+	*out = n * mul;
+	return 0;
+bad:
+	return err_set(ERR_USAGE, "%s must be off or a duration such as 90s, "
+	    "30m, 8h or 1d (at most 366d)", name);
+}
 
 struct parse {
 	struct config *c;
@@ -120,13 +163,33 @@ handler(void *user, const char *section, const char *name, const char *value)
 			goto fail;
 		}
 		break;
+	case K_CONNECT_TIMEOUT:
+	case K_MAX_SESSIONS:
+		if (name_parse_uint(name, value, k == K_MAX_SESSIONS ? 0 : 1,
+		    k == K_MAX_SESSIONS ? 10000 : 600, &v) == -1) {
+			snprintf(ps->why, sizeof(ps->why), "%s", err_msg());
+			goto fail;
+		}
+		if (k == K_MAX_SESSIONS)
+			c->max_sessions_per_user = (int)v;
+		else
+			c->connect_timeout = (int)v;
+		break;
+	case K_MAX_TIME:
+		if (parse_duration(name, value, &v) == -1) {
+			snprintf(ps->why, sizeof(ps->why), "%s", err_msg());
+			goto fail;
+		}
+		c->max_session_time = (int)v;
+		break;
 	default: {
 		char *dst = k == K_STATE_DIR ? c->state_dir :
 		    k == K_DATABASE ? c->database :
 		    k == K_RECORDINGS ? c->recordings_dir :
 		    k == K_RUNTIME ? c->runtime_dir :
 		    k == K_EGRESS_KEY ? c->egress_key :
-		    k == K_KNOWN_HOSTS ? c->known_hosts : c->gate_shell;
+		    k == K_KNOWN_HOSTS ? c->known_hosts :
+		    k == K_SSH ? c->ssh : c->gate_shell;
 		if (set_path(dst, value, sname, ps->why, sizeof(ps->why)) == -1)
 			goto fail;
 		if (!text_no_controls(value)) {
@@ -134,9 +197,10 @@ handler(void *user, const char *section, const char *name, const char *value)
 			    "character", sname);
 			goto fail;
 		}
-		if (k == K_GATE_SHELL && !config_path_plain(value)) {
-			snprintf(ps->why, sizeof(ps->why), "gate_shell '%s' may "
-			    "only hold [A-Za-z0-9/._+-]", sval);
+		if ((k == K_GATE_SHELL || k == K_SSH) &&
+		    !config_path_plain(value)) {
+			snprintf(ps->why, sizeof(ps->why), "%s '%s' may only "
+			    "hold [A-Za-z0-9/._+-]", sname, sval);
 			goto fail;
 		}
 	}
@@ -294,6 +358,10 @@ config_defaults(const char *path)
 	strcpy(c->gate_shell, SSHGATE_LIBEXECDIR "/gate-shell");
 	c->db_timeout_ms = 1000;
 	c->verify_auth_info = 1;
+	strcpy(c->ssh, "/usr/bin/ssh");
+	c->connect_timeout = 10;
+	c->max_sessions_per_user = 3;
+	c->max_session_time = 0;
 	return c;
 }
 

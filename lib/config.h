@@ -3,7 +3,8 @@
  *
  * Section [gate] names the gate's Unix account and its state directory;
  * every other path defaults below state_dir, so a two-line file is a
- * complete gate. Unknown sections and keys, duplicate keys, bad values and
+ * complete gate. [egress] shapes the ssh client gate-shell runs toward
+ * targets, [sessions] the limits on sessions. Unknown sections and keys, duplicate keys, bad values and
  * lines inih would silently cut (200 bytes) are errors naming file:line.
  * The file must be owned by root (or by the user reading it) and must not
  * be writable by group or others: it decides where keys are looked up.
@@ -29,6 +30,10 @@ struct config {
 	char gate_shell[PATH_MAX];	/* path printed in command="..." */
 	int db_timeout_ms;		/* SQLite busy timeout */
 	int verify_auth_info;		/* check SSH_USER_AUTH (ExposeAuthInfo) */
+	char ssh[PATH_MAX];		/* [egress] the OpenSSH client */
+	int connect_timeout;		/* [egress] seconds */
+	int max_sessions_per_user;	/* [sessions] 0: no limit */
+	int max_session_time;		/* [sessions] seconds, 0: off */
 };
 
 /*

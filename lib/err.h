@@ -12,6 +12,7 @@
 enum err_kind {
 	ERR_SYS = 1,	/* environment, I/O, database: exit 1 */
 	ERR_USAGE = 2,	/* bad input from the caller: exit 2 */
+	ERR_DENIED = 3,	/* access refused (gate-shell: exit 3) */
 };
 
 /* Record why the current operation failed. Always returns -1. */

@@ -116,6 +116,18 @@ static const char *const migrations[] = {
 	"  pid INTEGER);"
 	"CREATE INDEX sessions_open ON sessions(ended_at);"
 	"CREATE INDEX sessions_user ON sessions(user_id, started_at);",
+	/*
+	 * 2: a per-host egress key; sessions learn the start time of their
+	 * gate-shell (so a recycled pid is not taken for it), whether they
+	 * had a terminal, the remote command, the client address and a
+	 * message saying why they ended.
+	 */
+	"ALTER TABLE hosts ADD COLUMN egress_key TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN pid_start INTEGER;"
+	"ALTER TABLE sessions ADD COLUMN tty INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN command TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN peer TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN message TEXT NOT NULL DEFAULT '';",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -785,15 +797,17 @@ store_key_list(struct store *st, const char *user, struct key_row **rows,
 
 int
 store_host_add(struct store *st, const char *name, const char *address,
-    int port, const char *login)
+    int port, const char *login, const char *egress_key)
 {
 	sqlite3_stmt *s;
 	char msg[160], buf[96];
 	int rc;
 
 	if (prep(st, "INSERT INTO hosts (name, address, port, default_login, "
-	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)", &s) == -1)
+	    "created_at, egress_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &s) == -1)
 		return -1;
+	sqlite3_bind_text(s, 6, egress_key ? egress_key : "", -1,
+	    SQLITE_STATIC);
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, address, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, port);
@@ -823,17 +837,36 @@ fill_host(sqlite3_stmt *s, void *r)
 	h->port = sqlite3_column_int(s, 3);
 	col_text(s, 4, h->login, sizeof(h->login));
 	h->created = (time_t)sqlite3_column_int64(s, 5);
+	col_text(s, 6, h->egress_key, sizeof(h->egress_key));
 }
+
+#define HOST_COLS "id, name, address, port, default_login, created_at, " \
+	"egress_key"
 
 int
 store_host_list(struct store *st, struct host_row **rows, size_t *n)
 {
 	sqlite3_stmt *s;
 
-	if (prep(st, "SELECT id, name, address, port, default_login, "
-	    "created_at FROM hosts ORDER BY name", &s) == -1)
+	if (prep(st, "SELECT " HOST_COLS " FROM hosts ORDER BY name", &s) == -1)
 		return -1;
 	return collect(st, s, sizeof(**rows), fill_host, (void **)rows, n);
+}
+
+int
+store_host_get(struct store *st, const char *name, struct host_row *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "SELECT " HOST_COLS " FROM hosts WHERE name = ?1",
+	    &s) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if ((rc = step_one(st, s, "get host")) == 1)
+		fill_host(s, out);
+	sqlite3_finalize(s);
+	return rc;
 }
 
 /* ---- groups ---- */
@@ -1119,4 +1152,182 @@ store_access_list(struct store *st, long long user_id, time_t now,
 	sqlite3_bind_int64(s, 1, user_id);
 	sqlite3_bind_int64(s, 2, now);
 	return collect(st, s, sizeof(**rows), fill_access, (void **)rows, n);
+}
+
+/* ---- sessions ---- */
+
+#define SESSION_COLS "id, user_id, user_name, ifnull(key_id, 0), " \
+	"host_name, login, started_at, ifnull(ended_at, 0), " \
+	"ifnull(end_reason, ''), ifnull(exit_status, -1), bytes_in, " \
+	"bytes_out, ifnull(pid, 0), ifnull(pid_start, 0), tty, command, " \
+	"peer, message"
+
+static void
+fill_session(sqlite3_stmt *s, void *r)
+{
+	struct session_row *x = r;
+
+	x->id = sqlite3_column_int64(s, 0);
+	x->user_id = sqlite3_column_int64(s, 1);
+	col_text(s, 2, x->user, sizeof(x->user));
+	x->key_id = sqlite3_column_int64(s, 3);
+	col_text(s, 4, x->host, sizeof(x->host));
+	col_text(s, 5, x->login, sizeof(x->login));
+	x->started = (time_t)sqlite3_column_int64(s, 6);
+	x->ended = (time_t)sqlite3_column_int64(s, 7);
+	col_text(s, 8, x->end_reason, sizeof(x->end_reason));
+	x->exit_status = sqlite3_column_int(s, 9);
+	x->bytes_in = sqlite3_column_int64(s, 10);
+	x->bytes_out = sqlite3_column_int64(s, 11);
+	x->pid = (int)sqlite3_column_int64(s, 12);
+	x->pid_start = sqlite3_column_int64(s, 13);
+	x->tty = sqlite3_column_int(s, 14);
+	col_text(s, 15, x->command, sizeof(x->command));
+	col_text(s, 16, x->peer, sizeof(x->peer));
+	col_text(s, 17, x->message, sizeof(x->message));
+}
+
+static int
+count_open(struct store *st, long long user_id, int *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "SELECT count(*) FROM sessions WHERE user_id = ?1 AND "
+	    "ended_at IS NULL", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, user_id);
+	if ((rc = step_one(st, s, "count sessions")) == 1)
+		*n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return rc == 1 ? 0 : -1;
+}
+
+static int
+insert_session(struct store *st, const struct session_row *x, int ended,
+    const char *reason)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "INSERT INTO sessions (id, user_id, user_name, key_id, "
+	    "host_id, host_name, login, started_at, ended_at, end_reason, pid, "
+	    "pid_start, tty, command, peer, message) VALUES (?1, ?2, ?3, "
+	    "nullif(?4, 0), (SELECT id FROM hosts WHERE name = ?5), ?5, ?6, ?7, "
+	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, x->id);
+	sqlite3_bind_int64(s, 2, x->user_id);
+	sqlite3_bind_text(s, 3, x->user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, x->key_id);
+	sqlite3_bind_text(s, 5, x->host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, x->login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 7, x->started);
+	if (ended) {
+		sqlite3_bind_int64(s, 8, x->started);
+		sqlite3_bind_text(s, 9, reason, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(s, 10, x->pid);
+	sqlite3_bind_int64(s, 11, x->pid_start);
+	sqlite3_bind_int(s, 12, x->tty);
+	sqlite3_bind_text(s, 13, x->command, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 14, x->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 15, x->message, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return 1;
+	return db_fail(st, "add session");
+}
+
+int
+store_session_start(struct store *st, struct session_row *x, int max_open,
+    long long (*new_id)(void))
+{
+	int n = 0, rc = -1, tries;
+
+	if (exec(st, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (max_open > 0 && count_open(st, x->user_id, &n) == -1)
+		goto out;
+	/* A refused session leaves a closed row: the refusal is audited. */
+	for (tries = 0; tries < 8; tries++) {
+		x->id = new_id();
+		if ((rc = insert_session(st, x, max_open > 0 && n >= max_open,
+		    "limit")) != 1)
+			break;
+	}
+	if (rc == 1)
+		rc = err_set(ERR_SYS, "cannot find a free session id");
+	if (rc == 0 && exec(st, "COMMIT") == -1)
+		rc = -1;
+	if (rc == 0 && max_open > 0 && n >= max_open)
+		rc = 1;
+out:
+	if (rc == -1)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int
+store_session_end(struct store *st, long long id, const char *reason,
+    int exit_status, long long bytes_in, long long bytes_out,
+    const char *message)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "UPDATE sessions SET ended_at = ?2, end_reason = ?3, "
+	    "exit_status = nullif(?4, -1), bytes_in = max(bytes_in, ?5), "
+	    "bytes_out = max(bytes_out, ?6), message = CASE WHEN ?7 = '' "
+	    "THEN message ELSE ?7 END WHERE id = ?1 AND ended_at IS NULL",
+	    &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, when_now());
+	sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, exit_status);
+	sqlite3_bind_int64(s, 5, bytes_in);
+	sqlite3_bind_int64(s, 6, bytes_out);
+	sqlite3_bind_text(s, 7, message ? message : "", -1, SQLITE_STATIC);
+	rc = step_write(st, s, "end session", NULL);
+	sqlite3_finalize(s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		return 1;
+	return rc;
+}
+
+int
+store_session_get(struct store *st, long long id, struct session_row *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
+	    &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if ((rc = step_one(st, s, "get session")) == 1)
+		fill_session(s, out);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_session_list(struct store *st, long long user_id, int open_only,
+    size_t limit, struct session_row **rows, size_t *n)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "SELECT * FROM (SELECT " SESSION_COLS " FROM sessions "
+	    "WHERE (?1 = 0 OR user_id = ?1) AND (?2 = 0 OR ended_at IS NULL) "
+	    "ORDER BY started_at DESC, rowid DESC LIMIT ?3) "
+	    "ORDER BY 7, 1", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int(s, 2, !!open_only);
+	sqlite3_bind_int64(s, 3, limit ? (long long)limit : -1);
+	return collect(st, s, sizeof(**rows), fill_session, (void **)rows, n);
 }

@@ -21,7 +21,7 @@
 #include "keys.h"
 #include "name.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 enum {
 	STORE_RDONLY = 1 << 0,	/* never write, not even a migration */
@@ -59,6 +59,7 @@ struct host_row {
 	int port;
 	char login[LOGIN_MAX_LEN + 1];	/* default login, or "" */
 	time_t created;
+	char egress_key[4096];		/* this host's own key, or "" */
 };
 
 struct group_row {
@@ -128,8 +129,11 @@ int store_key_touch(struct store *st, long long id, time_t when);
 int store_key_list(struct store *st, const char *user, struct key_row **rows,
     size_t *n);
 
+/* egress_key: a private key path for this host only, or NULL / "". */
 int store_host_add(struct store *st, const char *name, const char *address,
-    int port, const char *login);
+    int port, const char *login, const char *egress_key);
+/* Returns 1 and fills *out when the host exists, 0 when not, -1 on error. */
+int store_host_get(struct store *st, const char *name, struct host_row *out);
 int store_host_del(struct store *st, const char *name);
 int store_host_list(struct store *st, struct host_row **rows, size_t *n);
 
@@ -163,5 +167,50 @@ int store_grant_list(struct store *st, struct grant_row **rows, size_t *n);
  */
 int store_access_list(struct store *st, long long user_id, time_t now,
     struct access_row **rows, size_t *n);
+
+/* A row of sessions: one connection through the gate. */
+struct session_row {
+	long long id;		/* random, ten digits (id_new()) */
+	long long user_id, key_id;
+	char user[NAME_MAX_LEN + 1];
+	char host[NAME_MAX_LEN + 1];
+	char login[LOGIN_MAX_LEN + 1];
+	time_t started, ended;	/* ended 0: live */
+	char end_reason[8];	/* exit error killed limit ttl idle lost */
+	int exit_status;	/* -1: none */
+	long long bytes_in, bytes_out;	/* user to target, target to user */
+	int pid;		/* the gate-shell serving it */
+	long long pid_start;	/* its start time, /proc/PID/stat field 22 */
+	int tty;		/* 1: the user had a terminal */
+	char command[512];	/* the remote command, escaped; "" for a shell */
+	char peer[64];		/* the client's address */
+	char message[256];	/* why it failed or ended, for people */
+};
+
+/*
+ * Insert x as a live session with a fresh id from new_id() (retried on a
+ * collision), in one transaction with counting the user's live sessions.
+ * When max_open > 0 and the user already holds that many, the row is
+ * stored already ended with reason "limit" and 1 is returned. Returns 0
+ * for a live session (x->id set), 1 for a refusal, -1 on error.
+ */
+int store_session_start(struct store *st, struct session_row *x, int max_open,
+    long long (*new_id)(void));
+/*
+ * Close a live session. Byte counts only grow; message "" keeps the
+ * stored one. Returns 0, 1 when the row was already closed (someone else
+ * ended it first) or does not exist, -1 on error.
+ */
+int store_session_end(struct store *st, long long id, const char *reason,
+    int exit_status, long long bytes_in, long long bytes_out,
+    const char *message);
+/* Returns 1 and fills *out, 0 when there is no such session, -1. */
+int store_session_get(struct store *st, long long id, struct session_row *out);
+/*
+ * The newest limit sessions (0: all) of user_id (0: everyone's), only the
+ * live ones if open_only, oldest first.
+ */
+int store_session_list(struct store *st, long long user_id, int open_only,
+    size_t limit, struct session_row **rows, size_t *n);
 
 #endif

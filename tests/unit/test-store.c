@@ -97,10 +97,10 @@ main(void)
 	CHECK(store_key_by_id(st, kr.id, &kr) == 1 && kr.last_used == 1234);
 	CHECK(store_key_find(st, "SHA256:none", &kr) == 0);
 
-	CHECK(store_host_add(st, "web1", "127.0.0.1", 22, "www") == 0);
-	CHECK(store_host_add(st, "web2", "127.0.0.2", 2222, "") == 0);
-	CHECK(store_host_add(st, "db1", "127.0.0.3", 22, "postgres") == 0);
-	CHECK(store_host_add(st, "web1", "x", 22, "") == -1);
+	CHECK(store_host_add(st, "web1", "127.0.0.1", 22, "www", NULL) == 0);
+	CHECK(store_host_add(st, "web2", "127.0.0.2", 2222, "", NULL) == 0);
+	CHECK(store_host_add(st, "db1", "127.0.0.3", 22, "postgres", NULL) == 0);
+	CHECK(store_host_add(st, "web1", "x", 22, "", NULL) == -1);
 	CHECK(store_group_add(st, "ops", 0) == 0);
 	CHECK(store_group_add(st, "web", 1) == 0);
 	CHECK(store_group_member_add(st, "ops", "alice") == 0);

@@ -1,0 +1,379 @@
+/*
+ * proxy: the session itself. The egress ssh runs in a terminal gate-shell
+ * owns (or on pipes, without one), and one relay loop moves the bytes.
+ *
+ * Signals arrive through a signalfd, so the loop handles them between
+ * reads and writes like any other input: SIGWINCH copies the user's
+ * window size to our terminal (the kernel then tells ssh, which tells
+ * the target), SIGCHLD collects ssh's status, SIGTERM (kill ID) and
+ * SIGHUP (the user's connection went away) end the session. Whatever
+ * happens, cleanup() restores the terminal, the fd flags, the signal
+ * mask, and reaps ssh.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "egress.h"
+#include "err.h"
+#include "gate-shell.h"
+#include "spawn.h"
+#include "relay.h"
+#include "tty.h"
+
+#define GRACE_MS	2000	/* for ssh to go after a hangup */
+#define TAIL_SIZE	2048	/* ssh's last words, to explain a failure */
+
+struct proxy {
+	const struct proxy_opts *o;
+	struct spawn_child child;
+	struct relay relay;
+	sigset_t oldmask;
+	int sigfd;
+	int flags[3];		/* fd 0-2 status flags before we set O_NONBLOCK */
+	int status;		/* ssh's wait status */
+	int reaped;
+	char tail[TAIL_SIZE];	/* the end of ssh's stderr, a ring */
+	size_t tail_len, tail_pos;
+};
+
+static const int handled[] = {
+	SIGCHLD, SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT
+};
+
+/* Keep the last bytes ssh wrote to stderr (channel 2). */
+static void
+tap(void *arg, int chan, const char *buf, size_t n)
+{
+	struct proxy *p = arg;
+
+	if (chan != 2)
+		return;
+	for (; n > 0; n--, buf++) {
+		p->tail[p->tail_pos] = *buf;
+		p->tail_pos = (p->tail_pos + 1) % TAIL_SIZE;
+		if (p->tail_len < TAIL_SIZE)
+			p->tail_len++;
+	}
+}
+
+static int
+tail_has(const struct proxy *p, const char *needle)
+{
+	char flat[TAIL_SIZE + 1];
+	size_t start = (p->tail_pos + TAIL_SIZE - p->tail_len) % TAIL_SIZE, i;
+
+	for (i = 0; i < p->tail_len; i++) {
+		char c = p->tail[(start + i) % TAIL_SIZE];
+		flat[i] = c ? c : ' ';
+	}
+	flat[i] = '\0';
+	return strstr(flat, needle) != NULL;
+}
+
+/*
+ * ssh exits 255 for its own failures (and when the remote command does;
+ * then nothing below matches). Name the usual ones for the user.
+ */
+static void
+explain(const struct proxy *p, struct proxy_result *res)
+{
+	static const struct {
+		const char *seen, *say;
+	} known[] = {
+		{ "REMOTE HOST IDENTIFICATION HAS CHANGED", "the target's host "
+		  "key has changed and does not match the key the gate pinned; "
+		  "connection refused (administrators: check it, then gatectl "
+		  "host pin)" },
+		{ "host key is known", "the gate has no pinned host key for this "
+		  "target; connection refused (administrators: gatectl host pin)" },
+		{ "Host key verification failed", "the target's host key could "
+		  "not be verified; connection refused" },
+		{ "Connection refused", "the target refused the connection" },
+		{ "timed out", "the target did not answer (timed out)" },
+		{ "No route to host", "the target is unreachable" },
+		{ "Could not resolve", "the target's address does not resolve" },
+		{ "Permission denied", "the target refused the gate's key "
+		  "(administrators: gatectl egress-key)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (tail_has(p, known[i].seen)) {
+			snprintf(res->message, sizeof(res->message), "%s",
+			    known[i].say);
+			res->reason = "error";
+			return;
+		}
+}
+
+static void
+copy_winsize(struct proxy *p)
+{
+	struct winsize ws;
+
+	if (p->child.master >= 0 && tty_winsize(0, &ws) == 0)
+		ioctl(p->child.master, TIOCSWINSZ, &ws);
+}
+
+static void
+note_exit(struct proxy *p)
+{
+	int st;
+
+	if (p->reaped)
+		return;
+	if (waitpid(p->child.pid, &st, WNOHANG) == p->child.pid) {
+		p->status = st;
+		p->reaped = 1;
+	}
+}
+
+/* Wait up to ms for ssh to exit (via SIGCHLD on the signalfd). */
+static void
+wait_exit(struct proxy *p, int ms)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd = { .fd = p->sigfd, .events = POLLIN };
+	long long end = relay_now() + (long long)ms * 1000000;
+	long long left;
+
+	for (note_exit(p); !p->reaped; note_exit(p)) {
+		left = (end - relay_now()) / 1000000;
+		if (left <= 0 || poll(&pfd, 1, (int)left) == 0)
+			break;
+		while (read(p->sigfd, &si, sizeof(si)) == sizeof(si))
+			;
+	}
+}
+
+/* Hang up ssh's session, then force it. */
+static void
+hangup(struct proxy *p)
+{
+	if (p->reaped)
+		return;
+	kill(-p->child.pid, SIGHUP);
+	if (p->child.master >= 0) {
+		close(p->child.master);
+		p->child.master = -1;
+	}
+	wait_exit(p, GRACE_MS);
+	if (!p->reaped) {
+		kill(-p->child.pid, SIGKILL);
+		while (waitpid(p->child.pid, &p->status, 0) == -1 &&
+		    errno == EINTR)
+			;
+		p->reaped = 1;
+	}
+}
+
+/* Tell the user something while the relay owns the terminal. */
+static void
+notice(const struct proxy *p, const char *msg)
+{
+	char line[256];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s[sshgate] %s%s",
+	    p->o->tty ? "\r\n" : "", msg, p->o->tty ? "\r\n" : "\n");
+	if (n > 0)
+		(void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n :
+		    sizeof(line) - 1);
+}
+
+static void
+cleanup(struct proxy *p)
+{
+	int i;
+
+	if (p->child.pid > 0)
+		hangup(p);
+	spawn_close(&p->child);
+	for (i = 0; i < 3; i++)
+		if (p->flags[i] != -1)
+			fcntl(i, F_SETFL, p->flags[i]);
+	tty_restore();
+	if (p->sigfd >= 0)
+		close(p->sigfd);
+	sigprocmask(SIG_SETMASK, &p->oldmask, NULL);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+static void
+duration(char *buf, size_t size, int s)
+{
+	if (s % 3600 == 0)
+		snprintf(buf, size, "%dh", s / 3600);
+	else if (s % 60 == 0)
+		snprintf(buf, size, "%dm", s / 60);
+	else
+		snprintf(buf, size, "%ds", s);
+}
+
+int
+proxy_run(const struct egress *e, const struct proxy_opts *o,
+    struct proxy_result *res)
+{
+	struct proxy p;
+	struct termios tio;
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	struct signalfd_siginfo si;
+	sigset_t mask;
+	long long start, warn_at = 0, end_at = 0, deadline;
+	const char *ended = NULL;
+	char msg[200], d[16];
+	size_t i;
+	int fl, ev;
+
+	memset(&p, 0, sizeof(p));
+	memset(res, 0, sizeof(*res));
+	p.o = o;
+	p.sigfd = -1;
+	p.child.pid = -1;
+	p.child.master = p.child.in = p.child.out = p.child.err = -1;
+	p.flags[0] = p.flags[1] = p.flags[2] = -1;
+
+	sigemptyset(&mask);
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaddset(&mask, handled[i]);
+	sigprocmask(SIG_BLOCK, &mask, &p.oldmask);
+	signal(SIGPIPE, SIG_IGN);
+	if ((p.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+		err_set(ERR_SYS, "signalfd: %s", strerror(errno));
+		goto fail;
+	}
+
+	if (o->tty) {
+		/* The target gets the user's modes (erase, ...), then raw. */
+		if (tcgetattr(0, &tio) == -1) {
+			err_set(ERR_SYS, "tcgetattr: %s", strerror(errno));
+			goto fail;
+		}
+		tty_winsize(0, &ws);
+		if (tty_raw(0) == -1)
+			goto fail;
+	}
+	if (spawn_run(e->argv[0], e->argv, e->envp, o->tty ? &tio : NULL, &ws,
+	    &p.child) == -1)
+		goto fail;
+	for (i = 0; i < 3; i++) {
+		if ((fl = fcntl((int)i, F_GETFL)) == -1)
+			continue;
+		p.flags[i] = fl;
+		fcntl((int)i, F_SETFL, fl | O_NONBLOCK);
+	}
+
+	p.relay.sigfd = p.sigfd;
+	p.relay.tap = tap;
+	p.relay.tap_arg = &p;
+	if (o->tty) {
+		relay_add(&p.relay, 0, p.child.master, CHAN_IN_HUP);
+		relay_add(&p.relay, p.child.master, 1,
+		    CHAN_REQUIRED | CHAN_OUT_HUP);
+	} else {
+		relay_add(&p.relay, 0, p.child.in, CHAN_CLOSE_OUT);
+		/* The relay closes it when the user's stdin ends. */
+		p.child.in = -1;
+		relay_add(&p.relay, p.child.out, 1,
+		    CHAN_REQUIRED | CHAN_OUT_HUP);
+	}
+	relay_add(&p.relay, p.child.err, 2, CHAN_REQUIRED);
+
+	start = relay_now();
+	if (o->max_time > 0) {
+		end_at = start + (long long)o->max_time * 1000000000LL;
+		warn_at = o->max_time > 60 ?
+		    end_at - 60LL * 1000000000LL : start;
+	}
+	for (;;) {
+		deadline = warn_at ? warn_at : end_at;
+		ev = relay_run(&p.relay, deadline);
+		if (ev == RELAY_ERROR) {
+			ended = "error";
+			snprintf(res->message, sizeof(res->message), "%s",
+			    err_msg());
+			break;
+		}
+		if (ev == RELAY_DONE)
+			break;
+		if (ev == RELAY_HANGUP) {
+			ended = "lost";
+			break;
+		}
+		if (ev == RELAY_TIMER && warn_at) {
+			duration(d, sizeof(d), o->max_time);
+			snprintf(msg, sizeof(msg), "this session ends in %d "
+			    "seconds: sessions may last %s (session %lld)",
+			    (int)((end_at - relay_now() + 500000000) /
+			    1000000000), d, o->session_id);
+			notice(&p, msg);
+			warn_at = 0;
+			continue;
+		}
+		if (ev == RELAY_TIMER) {
+			ended = "ttl";
+			duration(d, sizeof(d), o->max_time);
+			snprintf(res->message, sizeof(res->message), "session "
+			    "ended: it reached max_session_time (%s)", d);
+			break;
+		}
+		/* RELAY_SIGNAL */
+		while (read(p.sigfd, &si, sizeof(si)) == sizeof(si)) {
+			switch (si.ssi_signo) {
+			case SIGCHLD:
+				note_exit(&p);
+				break;
+			case SIGWINCH:
+				copy_winsize(&p);
+				break;
+			case SIGHUP:
+				ended = "lost";
+				break;
+			default:	/* SIGTERM, SIGINT, SIGQUIT */
+				ended = "killed";
+				snprintf(res->message, sizeof(res->message),
+				    "session %lld was ended by an "
+				    "administrator or by its owner (kill)",
+				    o->session_id);
+				break;
+			}
+		}
+		if (ended)
+			break;
+	}
+	if (ended == NULL) {
+		/* The relay drained: ssh is gone or going. */
+		wait_exit(&p, GRACE_MS);
+	}
+	res->bytes_in = p.relay.chan[0].bytes;
+	res->bytes_out = p.relay.chan[1].bytes + p.relay.chan[2].bytes;
+	cleanup(&p);
+	if (ended) {
+		res->reason = ended;
+		res->status = 1;
+		if (strcmp(ended, "lost") == 0)
+			snprintf(res->message, sizeof(res->message), "the "
+			    "user's connection to the gate was lost");
+		return 0;
+	}
+	res->reason = "exit";
+	if (WIFEXITED(p.status))
+		res->status = WEXITSTATUS(p.status);
+	else if (WIFSIGNALED(p.status))
+		res->status = 128 + WTERMSIG(p.status);
+	else
+		res->status = 1;
+	if (res->status == 255)
+		explain(&p, res);
+	return 0;
+fail:
+	cleanup(&p);
+	return -1;
+}

@@ -1,0 +1,176 @@
+/*
+ * relay: one poll loop, fixed buffers. Every fd is non-blocking; a
+ * channel with pending bytes waits for POLLOUT instead of spinning, and
+ * reads only when its buffer is empty, so each byte is copied once.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "relay.h"
+
+long long
+relay_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+struct relay_chan *
+relay_add(struct relay *r, int in, int out, int flags)
+{
+	struct relay_chan *c;
+
+	if (r->nchan == RELAY_MAX_CHANS)
+		return NULL;
+	c = &r->chan[r->nchan++];
+	c->in = in;
+	c->out = out;
+	c->flags = flags;
+	c->eof = c->broken = 0;
+	c->off = c->len = 0;
+	c->bytes = 0;
+	return c;
+}
+
+static int
+chan_done(const struct relay_chan *c)
+{
+	return c->eof && c->len == 0;
+}
+
+/* Finish a channel whose input ended: close out if asked, once drained. */
+static void
+chan_finish(struct relay_chan *c)
+{
+	if (chan_done(c) && (c->flags & CHAN_CLOSE_OUT) && c->out >= 0) {
+		close(c->out);
+		c->out = -1;
+	}
+}
+
+/* Returns 1 when the user side hung up, else 0. */
+static int
+chan_read(struct relay *r, struct relay_chan *c)
+{
+	ssize_t n = read(c->in, c->buf, sizeof(c->buf));
+
+	if (n > 0) {
+		c->off = 0;
+		c->len = (size_t)n;
+		c->bytes += (unsigned long long)n;
+		if (r->tap)
+			r->tap(r->tap_arg, (int)(c - r->chan), c->buf,
+			    (size_t)n);
+		if (c->broken)
+			c->len = 0;
+		return 0;
+	}
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	/* 0, or EIO from a pty master whose slave side is all closed. */
+	c->eof = 1;
+	chan_finish(c);
+	return (c->flags & CHAN_IN_HUP) != 0;
+}
+
+static int
+chan_write(struct relay_chan *c)
+{
+	ssize_t n = write(c->out, c->buf + c->off, c->len);
+
+	if (n > 0) {
+		c->off += (size_t)n;
+		c->len -= (size_t)n;
+		chan_finish(c);
+		return 0;
+	}
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	/* The reader is gone: drop what is pending, keep draining in. */
+	c->broken = 1;
+	c->len = 0;
+	chan_finish(c);
+	return (c->flags & CHAN_OUT_HUP) != 0;
+}
+
+enum relay_event
+relay_run(struct relay *r, long long deadline_ns)
+{
+	struct pollfd pfd[2 * RELAY_MAX_CHANS + 1];
+	int who[2 * RELAY_MAX_CHANS + 1], np, i, timeout, done, hup = 0;
+	long long left;
+
+	for (;;) {
+		np = 0;
+		done = 1;
+		for (i = 0; i < r->nchan; i++) {
+			struct relay_chan *c = &r->chan[i];
+			if ((c->flags & CHAN_REQUIRED) && !chan_done(c))
+				done = 0;
+			if (c->len > 0 && c->out >= 0) {
+				pfd[np].fd = c->out;
+				pfd[np].events = POLLOUT;
+			} else if (!c->eof) {
+				pfd[np].fd = c->in;
+				pfd[np].events = POLLIN;
+			} else {
+				continue;
+			}
+			who[np++] = i;
+			/*
+			 * An idle user side can vanish too (a pipe's reader
+			 * closes): watch it for errors while nothing is due.
+			 */
+			if ((c->flags & CHAN_OUT_HUP) && c->len == 0 &&
+			    !c->broken && c->out >= 0) {
+				pfd[np].fd = c->out;
+				pfd[np].events = 0;
+				who[np++] = i;
+			}
+		}
+		if (hup)
+			return RELAY_HANGUP;
+		if (done)
+			return RELAY_DONE;
+		if (r->sigfd >= 0) {
+			pfd[np].fd = r->sigfd;
+			pfd[np].events = POLLIN;
+			who[np++] = -1;
+		}
+		timeout = -1;
+		if (deadline_ns) {
+			left = deadline_ns - relay_now();
+			if (left <= 0)
+				return RELAY_TIMER;
+			timeout = (int)((left + 999999) / 1000000);
+		}
+		if (poll(pfd, (nfds_t)np, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			err_set(ERR_SYS, "poll: %s", strerror(errno));
+			return RELAY_ERROR;
+		}
+		for (i = 0; i < np; i++) {
+			struct relay_chan *c;
+			if (pfd[i].revents == 0)
+				continue;
+			if (who[i] == -1)
+				return RELAY_SIGNAL;
+			c = &r->chan[who[i]];
+			if (pfd[i].events == POLLOUT) {
+				hup |= chan_write(c);
+			} else if (pfd[i].events == POLLIN) {
+				hup |= chan_read(r, c);
+			} else if (!c->broken) {
+				c->broken = 1;
+				hup = 1;
+			}
+		}
+	}
+}

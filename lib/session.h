@@ -1,0 +1,24 @@
+/*
+ * session: live-session housekeeping shared by gate-shell and gatectl.
+ *
+ * A session row names the gate-shell serving it by (pid, start time).
+ * session_reap() closes as "lost" the rows whose gate-shell is gone
+ * (crashed, SIGKILLed, the machine rebooted); session_kill() ends one
+ * through its gate-shell, which closes its own row as "killed".
+ */
+#ifndef SSHGATE_SESSION_H
+#define SSHGATE_SESSION_H
+
+#include "store.h"
+
+/* Close the rows of dead gate-shells. Returns how many, or -1. */
+int session_reap(struct store *st);
+/*
+ * End the live session x: SIGTERM to its gate-shell, which hangs up the
+ * target and closes the row; SIGKILL to its process group after
+ * grace_ms if it has not exited, and the row is closed here. Returns 0,
+ * or -1 with an error.
+ */
+int session_kill(struct store *st, const struct session_row *x, int grace_ms);
+
+#endif

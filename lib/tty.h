@@ -1,0 +1,27 @@
+/*
+ * tty: the user's terminal in raw mode while a session relays bytes, and
+ * restored on every way out.
+ *
+ * tty_raw() saves the settings once; tty_restore() puts them back and is
+ * safe to call twice, from an atexit handler, or after the fd is gone.
+ * The saved copy is static so the fatal-signal handler can use it.
+ */
+#ifndef SSHGATE_TTY_H
+#define SSHGATE_TTY_H
+
+#include <sys/ioctl.h>
+#include <termios.h>
+
+/*
+ * Switch fd to raw mode, saving its settings (and file status flags)
+ * first. Returns 0, or -1 with an error (fd is then unchanged).
+ */
+int tty_raw(int fd);
+/* Undo tty_raw(); a no-op when nothing is saved. Async-signal-safe. */
+void tty_restore(void);
+/* The settings saved by tty_raw(), or NULL. */
+const struct termios *tty_saved(void);
+/* fd's window size; 0, or -1 when fd is not a terminal. */
+int tty_winsize(int fd, struct winsize *ws);
+
+#endif
