@@ -33,6 +33,7 @@ SRC = Path(os.environ.get("SSHGATE_SOURCE", Path(__file__).resolve().parents[2])
 BUILD = Path(os.environ.get("SSHGATE_BUILD", SRC / "build"))
 GATE_USER = "sgt-gate"
 AUTH_USER = "sgt-auth"
+TARGET_USER = "sgt-target"
 BASE = Path("/var/lib/sshgate-tests")
 SSHD = "/usr/sbin/sshd"
 PROGRAMS = {
@@ -407,6 +408,138 @@ def make_sshd():
     yield make
     for s in started:
         s.stop()
+
+
+class Target:
+    """A target host: one more real sshd on loopback, whose account
+    TARGET_USER trusts the gate's egress key (and only that)."""
+
+    def __init__(self, gate, accounts, keys=None):
+        self.gate = gate
+        self.dir = gate.root / f"target-{uuid.uuid4().hex[:6]}"
+        self.dir.mkdir(mode=0o755)
+        self.port = free_port()
+        self.hostkey = self.dir / "hostkey"
+        self.new_hostkey()
+        self.ak = self.dir / "authorized_keys"
+        if keys is None:
+            keys = gate.ctl("egress-key").stdout
+        self.ak.write_text(keys)
+        os.chmod(self.ak, 0o644)
+        self.config = self.dir / "sshd_config"
+        self.config.write_text(
+            f"Port {self.port}\n"
+            "ListenAddress 127.0.0.1\n"
+            f"HostKey {self.hostkey}\n"
+            f"PidFile {self.dir / 'sshd.pid'}\n"
+            "UsePAM no\n"
+            "LogLevel VERBOSE\n"
+            f"AuthorizedKeysFile {self.ak}\n"
+            "PasswordAuthentication no\n"
+            "KbdInteractiveAuthentication no\n"
+            f"AllowUsers {TARGET_USER}\n"
+            "AcceptEnv LANG LC_*\n"
+            "PrintMotd no\n"
+            "PrintLastLog no\n")
+        self.log = self.dir / "sshd.log"
+        self.proc = None
+        self.start()
+
+    def new_hostkey(self):
+        for p in (self.hostkey, Path(f"{self.hostkey}.pub")):
+            if p.exists():
+                p.unlink()
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+             self.hostkey], check=True)
+
+    def start(self):
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        r = run([SSHD, "-t", "-f", self.config])
+        assert r.returncode == 0, r.stderr
+        self.proc = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(self.config)],
+            stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
+        wait_port(self.port, self.proc)
+
+    def stop(self):
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+@pytest.fixture(scope="session")
+def target_account(rundir):
+    home = rundir / "target-home"
+    home.mkdir(mode=0o755)
+    pw = ensure_account(TARGET_USER, "/bin/bash", str(home))
+    os.chown(home, pw.pw_uid, pw.pw_gid)
+    return pw
+
+
+@pytest.fixture
+def make_target(accounts, target_account):
+    started = []
+
+    def make(gate, **kw):
+        t = Target(gate, accounts, **kw)
+        started.append(t)
+        return t
+    yield make
+    for t in started:
+        t.stop()
+
+
+class Bastion:
+    """A whole gate as users meet it: gate sshd, one target host "web1"
+    (login TARGET_USER, host key pinned by --scan), and alice, whose key
+    is granted web1."""
+
+    def __init__(self, gate, sshd, target, key, pub, key_id):
+        self.gate, self.sshd, self.target = gate, sshd, target
+        self.key, self.pub, self.key_id = key, pub, key_id
+
+    def ssh_argv(self, *args, tty=False, opts=()):
+        o = ["-tt"] if tty else ["-T"]
+        return self.sshd.ssh_argv(self.key, *args, opts=(*o, *opts))
+
+    def ssh(self, *args, tty=False, opts=(), input=None, timeout=60):
+        return run(self.ssh_argv(*args, tty=tty, opts=opts), input=input,
+                   timeout=timeout)
+
+    def sessions(self):
+        con = sqlite3.connect(f"file:{self.gate.db}?mode=ro", uri=True)
+        con.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in con.execute(
+                "SELECT * FROM sessions ORDER BY started_at, rowid")]
+        finally:
+            con.close()
+
+
+@pytest.fixture
+def make_bastion(make_gate, make_sshd, make_target, keygen):
+    def make(extra="", user="alice", admin=False):
+        g = make_gate(extra)
+        t = make_target(g)
+        g.ctl("host", "add", "web1", "127.0.0.1", "--port", str(t.port),
+              "--login", TARGET_USER, "--scan")
+        key, pub = keygen(f"{user}-{uuid.uuid4().hex[:4]}")
+        kid = enroll(g, user, pub, admin=admin)
+        g.ctl("grant", user, "web1")
+        s = make_sshd(g)
+        return Bastion(g, s, t, key, pub, kid)
+    return make
+
+
+@pytest.fixture
+def bastion(make_bastion):
+    return make_bastion()
 
 
 def mode_of(path):
