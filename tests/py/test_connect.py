@@ -1,0 +1,630 @@
+"""gate-shell connect: a real gate sshd, real target sshds, the real ssh
+client driven through real terminals (pexpect). Nothing is mocked."""
+
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import termios
+import time
+import uuid
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from conftest import GATE_USER, TARGET_USER, enroll, run
+
+MARK = "sg-mark"
+
+
+def spawn(bastion, *args, rows=24, cols=80, opts=()):
+    argv = bastion.ssh_argv(*args, tty=True, opts=opts)
+    return pexpect.spawn(argv[0], argv[1:], dimensions=(rows, cols),
+                         timeout=20, encoding="utf-8", codec_errors="replace")
+
+
+def shell_ready(p):
+    """Wait for the remote bash to take commands; computed output proves
+    it ran a command rather than echoed our typing."""
+    p.sendline(f"echo {MARK}$((40+2))")
+    p.expect(f"{MARK}42")
+
+
+def live_session(bastion, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        live = [s for s in bastion.sessions() if s["ended_at"] is None]
+        if live:
+            return live[-1]
+        time.sleep(0.05)
+    raise AssertionError("no live session row")
+
+
+def ended(bastion, sid, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = [s for s in bastion.sessions() if s["id"] == sid][0]
+        if row["ended_at"] is not None:
+            return row
+        time.sleep(0.05)
+    raise AssertionError(f"session {sid} still open")
+
+
+def children(pid):
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+def egress_pid(row):
+    kids = [c for c in children(row["pid"])
+            if Path(f"/proc/{c}/exe").resolve().name == "ssh"]
+    assert len(kids) == 1, kids
+    return kids[0]
+
+
+# --- interactive sessions through a real PTY ---
+
+def test_interactive_shell_echo_exit_status(bastion, syslog):
+    p = spawn(bastion, "connect", "web1")
+    shell_ready(p)
+    p.sendline("typed-text-echoes")
+    p.expect("typed-text-echoes")
+    p.sendline("whoami")
+    p.expect(TARGET_USER)
+    row = live_session(bastion)
+    assert row["tty"] == 1 and row["login"] == TARGET_USER
+    assert re.fullmatch(r"[1-9]\d{9}", str(row["id"]))
+    p.sendline("exit 5")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 5
+    row = ended(bastion, row["id"])
+    assert row["end_reason"] == "exit" and row["exit_status"] == 5
+    assert row["bytes_in"] > 0 and row["bytes_out"] > 0
+    assert syslog.wait_for(rf"connect {TARGET_USER}@web1 .* allowed, "
+                           rf"session {row['id']}")
+    assert syslog.wait_for(rf"session {row['id']} of alice .* ended: exit, "
+                           r"exit 5")
+
+
+def test_window_size_initial_and_resized(bastion):
+    p = spawn(bastion, "connect", "web1", rows=31, cols=103)
+    shell_ready(p)
+    p.sendline("stty size")
+    p.expect("31 103")
+    p.setwinsize(47, 132)
+    time.sleep(0.3)
+    p.sendline("stty size")
+    p.expect("47 132")
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+
+
+def test_ctrl_c_interrupts_remote_sleep(bastion):
+    p = spawn(bastion, "connect", "web1")
+    shell_ready(p)
+    p.sendline("sleep 60; echo not-interrupted")
+    time.sleep(0.5)
+    start = time.monotonic()
+    p.sendcontrol("c")
+    p.sendline(f"echo {MARK}-status-$?")
+    p.expect(f"{MARK}-status-130")
+    assert time.monotonic() - start < 10
+    assert "\nnot-interrupted" not in p.before    # only its echo
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+
+
+def test_full_screen_program(bastion):
+    p = spawn(bastion, "connect", "web1", rows=30, cols=90)
+    shell_ready(p)
+    p.sendline("vim -u NONE -N /tmp/sg-vim-test-$$")
+    p.expect(r"\x1b\[\?1049h")          # vim took the alternate screen
+    p.send("ihello from vim")
+    p.expect("hello from vim")
+    p.send("\x1b:q!\r")
+    p.expect(r"\x1b\[\?1049l")          # and gave it back
+    shell_ready(p)
+    p.sendline("exit 0")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
+
+
+def test_escape_character_is_off_on_both_hops(bastion):
+    """THREATS row 26: ~? ~C ~. are data for the target."""
+    p = spawn(bastion, "connect", "web1", opts=("-e", "none"))
+    shell_ready(p)
+    p.send("\r~?\r~C\r~.\r")
+    p.sendline(f"echo {MARK}-alive")
+    p.expect(f"{MARK}-alive")
+    assert "Supported escape sequences" not in p.before
+    assert "ssh>" not in p.before
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+
+
+# --- commands without a terminal ---
+
+def test_remote_words_keep_their_boundaries(bastion):
+    """Decision 6: connect web1 -- ARGS does what ssh web1 ARGS does."""
+    r = bastion.ssh("connect web1 -- printf '%s\\n' 'a;b'")
+    assert (r.returncode, r.stdout) == (0, "a;b\n"), r.stderr
+    r = bastion.ssh("connect web1 -- sh -c 'exit 7'")
+    assert r.returncode == 7
+    r = bastion.ssh("connect web1 -- echo 'two  spaces' \"it's\" '$HOME'")
+    assert r.stdout == "two  spaces it's $HOME\n"
+
+
+def test_dash_words_after_double_dash_are_remote(bastion, rundir):
+    """THREATS row 3: never options of the local ssh."""
+    flag = rundir / f"pwned-{uuid.uuid4().hex[:6]}"
+    r = bastion.ssh(f"connect web1 -- -oProxyCommand=touch\\ {flag}")
+    assert not flag.exists()
+    assert r.returncode != 0
+    r = bastion.ssh("connect web1 -- -v true")
+    assert "debug1" not in r.stderr
+    row = bastion.sessions()[-1]
+    assert row["command"] == "'-v' 'true'"
+
+
+def test_exit_status_and_stderr_pass_through(bastion):
+    r = bastion.ssh("connect web1 -- sh -c 'echo out; echo err >&2; exit 3'")
+    assert (r.returncode, r.stdout, r.stderr) == (3, "out\n", "err\n")
+
+
+def test_binary_round_trip_100_mib(bastion, rundir):
+    data = rundir / f"blob-{uuid.uuid4().hex[:6]}"
+    with open(data, "wb") as f:
+        f.write(os.urandom(100 * 1024 * 1024))
+    want = hashlib.sha256(data.read_bytes()).hexdigest()
+    with open(data, "rb") as f:
+        r = subprocess.run(bastion.ssh_argv("connect web1 -- cat"),
+                           stdin=f, capture_output=True, timeout=300)
+    data.unlink()
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout) == 100 * 1024 * 1024
+    assert hashlib.sha256(r.stdout).hexdigest() == want
+    row = bastion.sessions()[-1]
+    assert row["bytes_in"] == row["bytes_out"] == 100 * 1024 * 1024
+
+
+def test_eof_passes_through_for_tar_pipes(bastion, rundir, target_account):
+    src = rundir / f"tree-{uuid.uuid4().hex[:6]}"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "file").write_bytes(bytes(range(256)) * 1000)
+    dest = Path(target_account.pw_dir) / f"untar-{uuid.uuid4().hex[:6]}"
+    tar = subprocess.Popen(["tar", "c", "-C", src, "."],
+                           stdout=subprocess.PIPE)
+    r = subprocess.run(bastion.ssh_argv(
+        f"connect web1 -- mkdir {dest.name} && tar x -C {dest.name}"),
+        stdin=tar.stdout, capture_output=True, timeout=60)
+    tar.wait()
+    assert r.returncode != 0  # && was quoted: mkdir got "&&" as a name
+    r = subprocess.run(bastion.ssh_argv(f"connect web1 -- mkdir {dest.name}"),
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    tar = subprocess.Popen(["tar", "c", "-C", src, "."],
+                           stdout=subprocess.PIPE)
+    r = subprocess.run(bastion.ssh_argv(
+        f"connect web1 -- tar x -C {dest.name}"),
+        stdin=tar.stdout, capture_output=True, timeout=60)
+    tar.wait()
+    assert r.returncode == 0, r.stderr
+    assert (dest / "sub" / "file").read_bytes() == bytes(range(256)) * 1000
+
+
+# --- access ---
+
+def test_denied_host_login_and_unknown_host_look_the_same(bastion, syslog):
+    g = bastion.gate
+    g.ctl("host", "add", "web2", "127.0.0.1", "--port",
+          str(bastion.target.port), "--login", TARGET_USER)
+    answers = set()
+    for target in ("web2", "root@web1", "nosuchhost", "nobody@nosuchhost"):
+        r = bastion.ssh("connect", target)
+        assert r.returncode == 3, (target, r.stderr)
+        answers.add(r.stderr)
+    assert answers == {"gate-shell: access denied\n"}
+    assert syslog.wait_for(r"connect web2 denied: no grant for host web2")
+    assert syslog.wait_for(r"connect root@web1 denied: no grant for login "
+                           r"root on web1")
+    assert syslog.wait_for(r"connect nosuchhost denied: no such host")
+    assert bastion.sessions() == []
+
+
+def test_grant_for_a_login_is_exact(bastion):
+    g = bastion.gate
+    g.ctl("revoke", "alice", "web1")
+    g.ctl("grant", "alice", "web1", "--login", TARGET_USER)
+    r = bastion.ssh(f"connect {TARGET_USER}@web1 -- id -un")
+    assert (r.returncode, r.stdout) == (0, TARGET_USER + "\n"), r.stderr
+    r = bastion.ssh(f"connect {TARGET_USER}x@web1 -- id -un")
+    assert r.returncode == 3
+
+
+def test_expired_grant_denies(bastion):
+    g = bastion.gate
+    g.sql("UPDATE grants SET expires_at = strftime('%s','now') - 1")
+    r = bastion.ssh("connect web1 -- true")
+    assert r.returncode == 3
+
+
+@pytest.mark.parametrize("word", [
+    "web1$(touch /tmp/sg-p)", "a`id`@web1", "web1;id", "-oProxyCommand=x",
+    "x@-oProxyCommand=y", "%n@web1", "sgtarget@web1%h", "root\x01@web1",
+    "web1 extra", "a@b@web1", "@web1", "web1@", "../web1", "w" * 300,
+])
+def test_injection_as_host_names_refused_before_any_process(bastion, word,
+                                                            syslog):
+    quoted = "'" + word.replace("'", "'\\''") + "'"
+    r = bastion.ssh(f"connect {quoted}")
+    assert r.returncode == 2, (word, r.stderr)
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    assert bastion.sessions() == []
+    assert not Path("/tmp/sg-p").exists()
+    assert not syslog.wait_for(r"allowed, session", timeout=0.2)
+
+
+def test_host_add_refuses_option_like_names(gate):
+    for args in (["--", "-oProxyCommand=x", "127.0.0.1"],
+                 ["web1", "-oProxyCommand=x"], ["web1", "a b"]):
+        r = gate.ctl("host", "add", *args, check=False)
+        assert r.returncode == 2, (args, r.stderr)
+
+
+def test_egress_environment_is_an_allowlist(bastion):
+    """THREATS rows 8, 9: nothing the client sends reaches the egress."""
+    env = dict(os.environ, LC_ALL="() { :;}; touch /tmp/sg-shock",
+               LANG="C.UTF-8", TERM="xterm-256color")
+    argv = bastion.ssh_argv("connect", "web1", tty=True, opts=(
+        "-o", "SendEnv=LC_ALL LANG", "-o", "SetEnv=LD_PRELOAD=/x.so "
+        "BASH_ENV=/tmp/x"))
+    p = pexpect.spawn(argv[0], argv[1:], env=env, timeout=20,
+                      encoding="utf-8", codec_errors="replace")
+    shell_ready(p)
+    row = live_session(bastion)
+    ssh = egress_pid(row)
+    environ = Path(f"/proc/{ssh}/environ").read_bytes().split(b"\0")
+    assert sorted(e for e in environ if e) == [
+        b"PATH=/usr/bin:/bin", b"TERM=xterm-256color"]
+    cmdline = Path(f"/proc/{ssh}/cmdline").read_bytes().split(b"\0")
+    i = cmdline.index(b"--")
+    assert cmdline[i + 1] == b"127.0.0.1" and cmdline[i + 2:] == [b""]
+    for opt in (b"EscapeChar=none", b"ClearAllForwardings=yes",
+                b"StrictHostKeyChecking=yes", b"IdentitiesOnly=yes",
+                b"ForwardAgent=no", b"PermitLocalCommand=no", b"BatchMode=yes"):
+        assert opt in cmdline
+    assert cmdline[cmdline.index(b"-F") + 1] == b"/dev/null"
+    assert cmdline[cmdline.index(b"-l") + 1] == TARGET_USER.encode()
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+    assert not Path("/tmp/sg-shock").exists()
+
+
+def test_hostile_term_is_dropped(bastion):
+    env = dict(os.environ, TERM='xterm","x":"\x1b')
+    argv = bastion.ssh_argv("connect", "web1", tty=True)
+    p = pexpect.spawn(argv[0], argv[1:], env=env, timeout=20,
+                      encoding="utf-8", codec_errors="replace")
+    shell_ready(p)
+    ssh = egress_pid(live_session(bastion))
+    environ = Path(f"/proc/{ssh}/environ").read_bytes().split(b"\0")
+    assert [e for e in environ if e] == [b"PATH=/usr/bin:/bin"]
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+
+
+# --- host keys ---
+
+def test_changed_host_key_refuses_with_a_clear_message(bastion, syslog):
+    t = bastion.target
+    t.stop()
+    t.new_hostkey()
+    t.start()
+    r = bastion.ssh("connect web1 -- true")
+    assert r.returncode == 255
+    assert ("gate-shell: the target's host key has changed and does not "
+            "match the key the gate pinned; connection refused") in r.stderr
+    row = bastion.sessions()[-1]
+    assert row["end_reason"] == "error" and "changed" in row["message"]
+    # Re-pinning (an admin's decision) lets it through again.
+    bastion.gate.ctl("host", "pin", "web1", "--scan")
+    assert bastion.ssh("connect web1 -- true").returncode == 0
+
+
+def test_unpinned_host_is_refused(bastion):
+    g = bastion.gate
+    g.ctl("host", "add", "web3", "127.0.0.1", "--port",
+          str(bastion.target.port), "--login", TARGET_USER)
+    g.ctl("grant", "alice", "web3")
+    r = bastion.ssh("connect web3 -- true")
+    assert r.returncode == 255
+    assert "no pinned host key" in r.stderr
+
+
+def test_pin_with_hostkey_option(bastion):
+    g = bastion.gate
+    pub = Path(f"{bastion.target.hostkey}.pub").read_text().split()
+    g.ctl("host", "add", "web4", "127.0.0.1", "--port",
+          str(bastion.target.port), "--login", TARGET_USER, "--hostkey",
+          f"{pub[0]} {pub[1]}")
+    g.ctl("grant", "alice", "web4")
+    assert bastion.ssh("connect web4 -- true").returncode == 0
+    kh = (g.state / "known_hosts").read_text()
+    assert f"web4 {pub[0]} {pub[1]}\n" in kh
+    st = os.stat(g.state / "known_hosts")
+    assert (st.st_mode & 0o777, st.st_uid) == (0o600,
+                                               g.accounts["gate"].pw_uid)
+    g.ctl("host", "del", "web4")
+    assert "web4 " not in (g.state / "known_hosts").read_text()
+    r = g.ctl("host", "pin", "web1", "--hostkey", "ssh-ed25519 AAAAnope",
+              check=False)
+    assert r.returncode == 2
+
+
+def test_target_down_is_a_clear_error(bastion):
+    bastion.target.stop()
+    r = bastion.ssh("connect web1 -- true")
+    assert r.returncode == 255
+    assert "gate-shell: the target refused the connection" in r.stderr
+    row = bastion.sessions()[-1]
+    assert row["end_reason"] == "error" and row["ended_at"]
+
+
+def test_target_refusing_the_gate_key(bastion):
+    bastion.target.ak.write_text("")
+    r = bastion.ssh("connect web1 -- true")
+    assert r.returncode == 255
+    assert "refused the gate's key" in r.stderr
+
+
+def test_egress_key_is_made_by_init_and_printed(gate):
+    key = gate.state / "egress_ed25519"
+    st = os.stat(key)
+    assert (st.st_mode & 0o777, st.st_uid) == (0o600,
+                                               gate.accounts["gate"].pw_uid)
+    line = gate.ctl("egress-key").stdout
+    assert line.startswith("ssh-ed25519 AAAA")
+    assert line.split()[:2] == Path(f"{key}.pub").read_text().split()[:2]
+    before = key.read_bytes()
+    gate.ctl("init")
+    assert key.read_bytes() == before
+
+
+def test_per_host_egress_key(bastion, keygen):
+    g = bastion.gate
+    key, pub = keygen("web5-egress")
+    os.chown(key, g.accounts["gate"].pw_uid, g.accounts["gate"].pw_gid)
+    os.chown(key.parent, g.accounts["gate"].pw_uid, g.accounts["gate"].pw_gid)
+    os.chmod(key.parent, 0o755)
+    g.ctl("host", "add", "web5", "127.0.0.1", "--port",
+          str(bastion.target.port), "--login", TARGET_USER, "--scan",
+          "--egress-key", str(key))
+    g.ctl("grant", "alice", "web5")
+    assert g.ctl("egress-key", "web5").stdout.split()[:2] == pub.split()[:2]
+    # The target trusts only the gate's main key so far.
+    assert bastion.ssh("connect web5 -- true").returncode == 255
+    bastion.target.ak.write_text(pub)
+    assert bastion.ssh("connect web5 -- true").returncode == 0
+    assert bastion.ssh("connect web1 -- true").returncode == 255
+
+
+# --- sessions, limits, kill ---
+
+def test_session_limit(make_bastion, syslog):
+    b = make_bastion("[sessions]\nmax_sessions_per_user = 1\n")
+    p = spawn(b, "connect", "web1")
+    shell_ready(p)
+    r = b.ssh("connect web1 -- true")
+    assert r.returncode == 3
+    assert "you already have 1 live sessions, the most allowed" in r.stderr
+    rows = b.sessions()
+    assert [s["end_reason"] for s in rows] == [None, "limit"]
+    assert syslog.wait_for(r"refused: 1 live sessions is the limit")
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+    ended(b, rows[0]["id"])
+    assert b.ssh("connect web1 -- true").returncode == 0
+
+
+def test_sessions_and_kill(make_bastion, keygen):
+    b = make_bastion()
+    p = spawn(b, "connect", "web1")
+    shell_ready(p)
+    row = live_session(b)
+    ssh = egress_pid(row)
+    r = b.ssh("sessions")
+    assert str(row["id"]) in r.stdout and "sgt-target@web1" in r.stdout
+    out = b.ssh("sessions --json").stdout
+    assert f'"id":{row["id"]}' in out
+
+    # bob sees nothing and gets the same answer as for a made-up id.
+    bkey, bpub = keygen("bob")
+    enroll(b.gate, "bob", bpub)
+    bob = b.sshd.ssh_argv(bkey, "kill", str(row["id"]))
+    r1 = run(bob)
+    r2 = run(b.sshd.ssh_argv(bkey, "kill", "1234567890"))
+    assert r1.returncode == r2.returncode == 3
+    assert r1.stderr.replace(str(row["id"]), "N") == \
+        r2.stderr.replace("1234567890", "N")
+    assert str(row["id"]) not in run(b.sshd.ssh_argv(bkey, "sessions")).stdout
+    assert run(b.sshd.ssh_argv(bkey, "sessions", "--all")).returncode == 3
+    for bad in ("../1", "1x", "-1", "0x10", ""):
+        assert b.ssh(f"kill '{bad}'").returncode == 2
+
+    r = b.ssh("kill", str(row["id"]))
+    assert r.returncode == 0, r.stderr
+    p.expect(pexpect.EOF)
+    done = ended(b, row["id"])
+    assert done["end_reason"] == "killed"
+    assert not Path(f"/proc/{ssh}").exists()
+
+
+def test_admin_sees_and_kills_everyones_sessions(make_bastion, keygen):
+    b = make_bastion()
+    p = spawn(b, "connect", "web1")
+    shell_ready(p)
+    row = live_session(b)
+    akey, apub = keygen("root-admin")
+    enroll(b.gate, "carol", apub, admin=True)
+    r = run(b.sshd.ssh_argv(akey, "sessions", "--all"))
+    assert str(row["id"]) in r.stdout and "alice" in r.stdout
+    r = run(b.sshd.ssh_argv(akey, "kill", str(row["id"])))
+    assert r.returncode == 0, r.stderr
+    p.expect(pexpect.EOF)
+    assert ended(b, row["id"])["end_reason"] == "killed"
+
+
+def test_gatectl_session_list_and_kill(bastion):
+    p = spawn(bastion, "connect", "web1")
+    shell_ready(p)
+    row = live_session(bastion)
+    out = bastion.gate.ctl("session", "list").stdout
+    assert str(row["id"]) in out and "live" in out
+    bastion.gate.ctl("session", "kill", str(row["id"]))
+    p.expect(pexpect.EOF)
+    assert ended(bastion, row["id"])["end_reason"] == "killed"
+    r = bastion.gate.ctl("session", "kill", str(row["id"]), check=False)
+    assert r.returncode == 2
+
+
+def test_dead_gate_shell_leaves_a_lost_row_and_no_egress(bastion):
+    p = spawn(bastion, "connect", "web1")
+    shell_ready(p)
+    row = live_session(bastion)
+    ssh = egress_pid(row)
+    os.kill(row["pid"], signal.SIGKILL)
+    p.expect(pexpect.EOF)
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{ssh}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{ssh}").exists()
+    assert [s["ended_at"] for s in bastion.sessions()] == [None]
+    bastion.ssh("sessions")
+    row = bastion.sessions()[0]
+    assert row["end_reason"] == "lost"
+
+
+def test_client_disconnect_closes_the_row(bastion):
+    p = spawn(bastion, "connect", "web1")
+    shell_ready(p)
+    row = live_session(bastion)
+    ssh = egress_pid(row)
+    p.close(force=True)
+    done = ended(bastion, row["id"])
+    assert done["end_reason"] in ("lost", "exit")
+    assert not Path(f"/proc/{ssh}").exists()
+
+
+def test_max_session_time(make_bastion):
+    b = make_bastion("[sessions]\nmax_session_time = 3s\n")
+    p = spawn(b, "connect", "web1")
+    p.expect(r"\[sshgate\] this session ends in \d+ seconds")
+    p.expect("reached max_session_time")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 1
+    row = b.sessions()[-1]
+    assert row["end_reason"] == "ttl"
+
+
+# --- the prompt ---
+
+def test_prompt_lists_hosts_and_runs_verbs(bastion):
+    p = spawn(bastion)
+    p.expect("you are alice")
+    p.expect("web1")
+    p.expect("sshgate> ")
+    p.sendline("whoami")
+    p.expect("alice")
+    p.expect("sshgate> ")
+    p.sendline("connect 'web1;id'")
+    p.expect("gate-shell: ")
+    p.expect("sshgate> ")
+    # A terminal line is at most 4095 bytes (canonical mode), so the
+    # 8192-byte limit is tested through SSH_ORIGINAL_COMMAND elsewhere.
+    p.sendline("list" + " a" * 300)
+    p.expect("gate-shell: .*words")
+    p.expect("sshgate> ")
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
+
+
+def test_prompt_connect_then_gate_shell_ends(bastion):
+    p = spawn(bastion)
+    p.expect("sshgate> ")
+    p.sendline("connect web1")
+    shell_ready(p)
+    p.sendline("exit 4")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 4
+
+
+def test_prompt_ctrl_d_ends(bastion):
+    p = spawn(bastion)
+    p.expect("sshgate> ")
+    p.sendeof()
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
+
+
+def test_no_command_without_terminal_is_usage(bastion):
+    r = bastion.ssh()
+    assert r.returncode == 2 and "no command given" in r.stderr
+
+
+# --- the terminal is restored on every way out ---
+
+@pytest.mark.parametrize("how", ["exit", "sigterm", "sighup", "kill-verb"])
+def test_terminal_restored(bastion, how):
+    """gate-shell run directly on a terminal we hold, as sshd would run
+    it; the terminal's settings afterwards must equal those before."""
+    g = bastion.gate
+    auth = g.root / f"auth-{uuid.uuid4().hex[:6]}"
+    auth.write_text("publickey " + " ".join(bastion.pub.split()[:2]) + "\n")
+    os.chown(auth, g.accounts["gate"].pw_uid, g.accounts["gate"].pw_gid)
+    env = {"PATH": "/usr/bin:/bin", "TERM": "xterm",
+           "SSH_CONNECTION": "127.0.0.9 5555 127.0.0.1 22",
+           "SSH_USER_AUTH": str(auth), "SSH_ORIGINAL_COMMAND": "connect web1"}
+    argv = ["setpriv", f"--reuid={GATE_USER}", f"--regid={GATE_USER}",
+            "--clear-groups", str(g.bindir / "gate-shell"), "-c",
+            str(g.config), "--key-id", str(bastion.key_id)]
+    p = pexpect.spawn(argv[0], argv[1:], env=env, timeout=20,
+                      encoding="utf-8", codec_errors="replace")
+    before = termios.tcgetattr(p.child_fd)
+    shell_ready(p)
+    during = termios.tcgetattr(p.child_fd)
+    assert during != before            # raw while relaying
+    row = live_session(bastion)
+    if how == "exit":
+        p.sendline("exit")
+    elif how == "sigterm":
+        os.kill(row["pid"], signal.SIGTERM)
+    elif how == "sighup":
+        os.kill(row["pid"], signal.SIGHUP)
+    else:
+        bastion.ssh("kill", str(row["id"]))
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{row['pid']}").exists() and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert termios.tcgetattr(p.child_fd) == before
+    p.close(force=True)
+    assert ended(bastion, row["id"])["end_reason"] == {
+        "exit": "exit", "sigterm": "killed", "sighup": "lost",
+        "kill-verb": "killed"}[how]
