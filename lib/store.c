@@ -292,8 +292,14 @@ uri_of(const char *path, int immutable, char *out, size_t size)
 	return 0;
 }
 
-struct store *
-store_open(const char *path, int flags, int timeout_ms)
+/*
+ * One attempt of store_open(). *again is set when a read-only open
+ * failed only because a writer was opening or closing the WAL index at
+ * that instant (SQLITE_READONLY_RECOVERY, _CANTINIT...): a reader without
+ * write access cannot rebuild it, but one a few ms later finds it built.
+ */
+static struct store *
+open_once(const char *path, int flags, int timeout_ms, int *again)
 {
 	struct store *st;
 	char uri[PATH_MAX * 3 + 32];
@@ -332,8 +338,12 @@ store_open(const char *path, int flags, int timeout_ms)
 		sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL,
 		    &persist);
 	if (flags & (STORE_RDONLY | STORE_NOMIGRATE)) {
-		if (read_version(st, &st->version) == -1)
+		if (read_version(st, &st->version) == -1) {
+			*again = st->rdonly &&
+			    (sqlite3_extended_errcode(st->db) & 0xff) ==
+			    SQLITE_READONLY;
 			goto fail;
+		}
 		st->from_version = st->version;
 		if (st->version != STORE_SCHEMA_VERSION) {
 			err_set(ERR_SYS, "database %s has schema version %d, this "
@@ -351,6 +361,22 @@ store_open(const char *path, int flags, int timeout_ms)
 fail:
 	store_close(st);
 	return NULL;
+}
+
+struct store *
+store_open(const char *path, int flags, int timeout_ms)
+{
+	struct timespec pause = { 0, 20 * 1000000 };
+	struct store *st;
+	int tries = 0, again;
+
+	for (;;) {
+		again = 0;
+		if ((st = open_once(path, flags, timeout_ms, &again)) != NULL ||
+		    !again || ++tries == 10)
+			return st;
+		nanosleep(&pause, NULL);
+	}
 }
 
 void

@@ -29,7 +29,8 @@ def fails_cleanly(gate, *args, input=None, rc=2, says=None):
 def test_init_creates_state_with_owners_and_modes(make_gate):
     gate = make_gate(init=False)
     r = gate.ctl("init")
-    assert r.stdout.startswith("initialised ")
+    assert r.stdout.splitlines()[0].startswith("created egress key ")
+    assert r.stdout.splitlines()[1].startswith("initialised ")
     gid_auth = grp.getgrnam(AUTH_USER).gr_gid
     gate_pw = gate.accounts["gate"]
     assert mode_of(gate.state) == (0o2750, gate_pw.pw_uid, gid_auth)
@@ -38,6 +39,10 @@ def test_init_creates_state_with_owners_and_modes(make_gate):
     for d in ("recordings", "run"):
         assert mode_of(gate.state / d) == (0o700, gate_pw.pw_uid,
                                            gate_pw.pw_gid), d
+    for f, m in (("egress_ed25519", 0o600), ("egress_ed25519.pub", 0o644),
+                 ("known_hosts", 0o600)):
+        assert mode_of(gate.state / f) == (m, gate_pw.pw_uid,
+                                           gate_pw.pw_gid), f
     con = sqlite3.connect(f"file:{gate.db}?mode=ro", uri=True)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert con.execute("PRAGMA user_version").fetchone()[0] == 1
@@ -200,7 +205,8 @@ def test_hosts(gate):
             for h in hosts] == [("db1", "db1.example.org", 22, ""),
                                 ("web1", "127.0.0.1", 2222, "www")]
     table = gate.ctl("host", "list").stdout
-    assert re.search(r"^db1\s+db1.example.org\s+22\s+-$", table, re.M)
+    assert re.search(r"^db1\s+db1.example.org\s+22\s+-\s+0\s+\(the gate's\)$",
+                     table, re.M)
     gate.ctl("host", "del", "db1")
     assert len(json.loads(gate.ctl("host", "list", "--json").stdout)) == 1
 
@@ -315,7 +321,7 @@ def test_schema_versions(make_gate):
     gate = make_gate(init=False)
     gate.state.mkdir(mode=0o750)
     gate.db.touch()
-    assert gate.ctl("init").stdout.startswith("initialised ")
+    assert gate.ctl("init").stdout.splitlines()[-1].startswith("initialised ")
     gate.ctl("user", "add", "keep")
     gate.sql("PRAGMA user_version = 42")
     before = gate.db.read_bytes()
