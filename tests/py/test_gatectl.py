@@ -45,7 +45,7 @@ def test_init_creates_state_with_owners_and_modes(make_gate):
                                            gate_pw.pw_gid), f
     con = sqlite3.connect(f"file:{gate.db}?mode=ro", uri=True)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
     con.close()
 
 
@@ -315,6 +315,26 @@ def test_deleting_a_user_cascades(gate, keygen):
     assert gate.ctl("group", "show", "ops").stdout == ""
 
 
+def test_upgrade_from_schema_1(make_gate):
+    """A version-1 database (issue 2's) is upgraded in place by init, its
+    rows kept; gate-shell refuses it until then."""
+    gate = make_gate()
+    gate.ctl("user", "add", "old")
+    gate.ctl("host", "add", "web1", "127.0.0.1")
+    con = sqlite3.connect(gate.db)
+    con.execute("ALTER TABLE hosts DROP COLUMN egress_key")
+    for col in ("pid_start", "tty", "command", "peer", "message"):
+        con.execute(f"ALTER TABLE sessions DROP COLUMN {col}")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    r = gate.ctl("init")
+    assert "upgraded database" in r.stdout and "from schema version 1 to 2" \
+        in r.stdout
+    assert "old" in gate.ctl("user", "list").stdout
+    assert "(the gate's)" in gate.ctl("host", "list").stdout
+
+
 def test_schema_versions(make_gate):
     """An empty file is brought to the current schema; a newer database is
     refused and left untouched."""
@@ -328,7 +348,7 @@ def test_schema_versions(make_gate):
     for args in (["init"], ["user", "list"], ["user", "add", "x"]):
         r = gate.ctl(*args, check=False)
         assert r.returncode == 1
-        assert "schema version 42 is newer than this program's (1): " \
+        assert "schema version 42 is newer than this program's (2): " \
                "upgrade sshgate" in r.stderr
     assert gate.db.read_bytes() == before
 

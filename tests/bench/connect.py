@@ -1,0 +1,925 @@
+#!/usr/bin/python3
+"""Benchmark: one session through the gate, against its peers.
+
+    tests/bench/connect.py --build build [--mib 64] [--echo 300] [--reps 3]
+                           [--stacks direct,twohop,gate,script,tlog]
+                           [--json] [--cross-check] [--keep]
+
+Run as root from the source tree on Debian 12, on an optimised build. It
+sets up, on loopback, what the integration suite's make_bastion fixture
+sets up (a gate, its sshd, a target sshd "web1", alice's key granted web1),
+plus an ordinary account on the gate's sshd for the two-hop references,
+and takes all of it down at the end, also on Ctrl-C or an error.
+
+Every stack is driven from the user's side of a fresh PTY, the way a
+terminal drives ssh, and runs the same far-end command on the same target:
+
+  direct   ssh -tt target CMD                      (no middle host at all)
+  twohop   ssh -tt hop@gatehost "ssh -tt target CMD"
+  gate     ssh -tt gate@gatehost connect web1 -- CMD
+  script   twohop, the middle running script -qfc "ssh -tt target CMD"
+  tlog     twohop, the middle running tlog-rec ... -- ssh -tt target CMD
+
+Why two hops is the reference: a gate ends the user's ssh connection and
+starts a second one toward the target, so it can never beat two plain ssh
+hops through the same sshd; what it adds on top of "twohop" is its own cost
+(gate-shell's PTY and relay loop). "script" and "tlog" are what a gate built
+from existing recorders would cost; "direct" is what the user would get
+without any middle host.
+
+Measured, each stack once per rep, reps interleaved with a rotated order:
+  throughput  the target cats a MIB MiB base64 file; MiB/s at the user's PTY
+              from the first byte to the last (session set-up is excluded
+              and reported apart), and the byte count is checked
+  echo        the target runs `stty raw -echo; cat`; one byte written, time
+              until it comes back, ECHO times: median and p99 in us
+  memory      peak RSS (VmHWM) and CPU of every process on the middle host
+              (the middle account's processes except sshd's own): for gate,
+              gate-shell (found by its live sessions row) and its egress
+              ssh; for twohop, the middle ssh; and so on
+
+Timings on a shared 2-core machine are noisy: read the ratios within one
+run. Nothing here asserts a timing; the goals of the issue are reported as
+met or not met. --cross-check also runs /work/shared/bench/run_stacks.py
+(stacks A,N,NS,C plus the gate) against this gate, then stops its sshd.
+"""
+import argparse
+import base64
+import fcntl
+import json
+import os
+import pty
+import pwd
+import random
+import select
+import shlex
+import shutil
+import signal
+import sqlite3
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import time
+import uuid
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(SRC / "tests/py"))
+import conftest  # noqa: E402  (the integration suite's classes and helpers)
+
+HOP_USER = "sgb-hop"
+STACKS = ("direct", "twohop", "gate", "script", "tlog")
+READY = b"BENCH_READY"
+SHARED = Path("/work/shared/bench")
+GOALS = {"throughput_ratio_min": 0.95, "added_echo_us_max": 100,
+         "gate_shell_rss_kib_max": 2048}
+
+
+# ------------------------------------------------------------ processes
+
+def proc_status(pid):
+    """{field: int KiB or str} from /proc/PID/status, or None if gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            out = {}
+            for line in f:
+                k, _, v = line.partition(":")
+                v = v.split()
+                out[k] = int(v[0]) if v and v[0].isdigit() else " ".join(v)
+            return out
+    except OSError:
+        return None
+
+
+def proc_cpu(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def descendants(root):
+    """Pids of every process under root (not root itself)."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        out += kids
+        todo += kids
+    return out
+
+
+class Middle:
+    """Peak memory and CPU of the middle host's processes of one session:
+    every process of the middle account except sshd's own."""
+
+    def __init__(self, uid):
+        self.uid = uid
+        self.procs = {}     # pid -> {name, exe, hwm, anon, file, cpu}
+
+    def discover(self):
+        if self.uid is None:
+            return
+        for d in os.listdir("/proc"):
+            if not d.isdigit() or int(d) in self.procs:
+                continue
+            try:
+                if os.stat(f"/proc/{d}").st_uid != self.uid:
+                    continue
+                exe = os.readlink(f"/proc/{d}/exe")
+            except OSError:
+                continue
+            st = proc_status(d)
+            if st and st.get("Name") != "sshd":
+                self.procs[int(d)] = {"name": st["Name"], "exe": exe,
+                                      "hwm": 0, "anon": 0, "file": 0,
+                                      "cpu": 0.0}
+        self.sample()
+
+    def sample(self):
+        for pid, p in self.procs.items():
+            st, cpu = proc_status(pid), proc_cpu(pid)
+            if st is None or cpu is None:
+                continue
+            p["hwm"] = max(p["hwm"], st.get("VmHWM", 0))
+            p["anon"] = max(p["anon"], st.get("RssAnon", 0))
+            p["file"] = max(p["file"], st.get("RssFile", 0))
+            p["cpu"] = max(p["cpu"], cpu)
+
+    def pid_of(self, name):
+        return [pid for pid, p in self.procs.items() if p["name"] == name]
+
+    def alive(self):
+        return [pid for pid in self.procs if os.path.exists(f"/proc/{pid}")]
+
+    def report(self):
+        out = {}
+        for p in self.procs.values():
+            r = out.setdefault(p["name"], {"hwm_kib": 0, "anon_kib": 0,
+                                           "file_kib": 0, "cpu_s": 0.0,
+                                           "procs": 0})
+            r["hwm_kib"] += p["hwm"]
+            r["anon_kib"] += p["anon"]
+            r["file_kib"] += p["file"]
+            r["cpu_s"] = round(r["cpu_s"] + p["cpu"], 3)
+            r["procs"] += 1
+        return out
+
+
+def spawn(argv):
+    """argv on a fresh PTY (we hold the master), 24x80."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    return pid, fd
+
+
+def finish(pid, fd, grace):
+    """Wait for the client to exit, then HUP/TERM/KILL its process group.
+    Returns (status text, signal we had to send or None)."""
+    sent = None
+    for sig in (None, signal.SIGHUP, signal.SIGTERM, signal.SIGKILL):
+        if sig is not None:
+            sent = signal.Signals(sig).name
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                pass
+        end = time.monotonic() + (grace if sig is None else 2.0)
+        while time.monotonic() < end:
+            p, st = os.waitpid(pid, os.WNOHANG)
+            if p == pid:
+                os.close(fd)
+                return (f"exit {os.WEXITSTATUS(st)}" if os.WIFEXITED(st)
+                        else f"signal {os.WTERMSIG(st)}"), sent
+            time.sleep(0.01)
+    os.close(fd)
+    return "unkillable", sent
+
+
+def drain(fd, quiet):
+    """Read until fd is silent for quiet seconds or ends; bytes read."""
+    got = b""
+    while select.select([fd], [], [], quiet)[0]:
+        try:
+            b = os.read(fd, 65536)
+        except OSError:
+            break
+        if not b:
+            break
+        got += b
+    return got
+
+
+def pctl(sorted_vals, q):
+    """Nearest-rank percentile."""
+    k = max(0, -(-int(q * 1000) * len(sorted_vals) // 100000) - 1)
+    return sorted_vals[min(k, len(sorted_vals) - 1)]
+
+
+# ------------------------------------------------------------ the rig
+
+class Rig:
+    """Everything on loopback: accounts, gate, gate sshd, target, keys,
+    payload. close() takes it down and puts the accounts back."""
+
+    def __init__(self, build, mib):
+        self.root = None
+        self.sshd = self.target = None
+        self.saved_accounts = {}
+        self.created_hop = False
+        conftest.BASE.mkdir(mode=0o755, exist_ok=True)
+        os.chmod(conftest.BASE, 0o755)
+        self.root = conftest.BASE / f"bench-{os.getpid()}"
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.root.mkdir(mode=0o755)
+        os.chmod(self.root, 0o755)
+        self.bindir = self.root / "bin"
+        self.bindir.mkdir(mode=0o755)
+        for name, rel in conftest.PROGRAMS.items():
+            if not (build / rel).exists():
+                raise SystemExit(f"{build / rel} is missing: build first")
+            shutil.copy2(build / rel, self.bindir / name)
+            os.chmod(self.bindir / name, 0o755)
+
+        # Accounts, as the fixtures make them (remembering what they were).
+        for name in (conftest.GATE_USER, conftest.AUTH_USER,
+                     conftest.TARGET_USER):
+            try:
+                pw = pwd.getpwnam(name)
+                self.saved_accounts[name] = (pw.pw_shell, pw.pw_dir)
+            except KeyError:
+                pass
+        home = self.root / "gate-home"
+        home.mkdir(mode=0o755)
+        gate_pw = conftest.ensure_account(
+            conftest.GATE_USER, str(self.bindir / "gate-shell"), str(home))
+        os.chown(home, gate_pw.pw_uid, gate_pw.pw_gid)
+        auth_pw = conftest.ensure_account(conftest.AUTH_USER,
+                                          "/usr/sbin/nologin", "/nonexistent")
+        thome = self.root / "target-home"
+        thome.mkdir(mode=0o755)
+        self.target_pw = conftest.ensure_account(conftest.TARGET_USER,
+                                                 "/bin/bash", str(thome))
+        os.chown(thome, self.target_pw.pw_uid, self.target_pw.pw_gid)
+        self.gate_pw = gate_pw
+        self.accounts = {"gate": gate_pw, "auth": auth_pw, "home": home}
+
+        # The two-hop account: a plain login on the gate's sshd (its snippet
+        # only Matches the gate account), keys in ~/.ssh, StrictModes-clean.
+        try:
+            pwd.getpwnam(HOP_USER)
+        except KeyError:
+            self.created_hop = True
+        self.hop_home = self.root / "hop-home"
+        self.hop_home.mkdir(mode=0o755)
+        self.hop_pw = conftest.ensure_account(HOP_USER, "/bin/bash",
+                                              str(self.hop_home))
+
+        # Data the far end reads: the payload and the echo script.
+        self.data = self.root / "data"
+        self.data.mkdir(mode=0o755)
+        self.payload = self.data / "payload.txt"
+        self.expect = make_payload(self.payload, mib)
+        self.lat_sh = self.data / "lat.sh"
+        self.lat_sh.write_text(
+            "stty raw -echo isig; printf 'BENCH_%s\\n' READY; exec cat\n")
+        os.chmod(self.lat_sh, 0o644)
+
+        # The gate, the target trusting its egress key, web1, alice.
+        self.gate = conftest.Gate(
+            self.root / "gate", self.bindir, self.accounts,
+            extra="[sessions]\nmax_sessions_per_user = 0\n")
+        self.gate.ctl("init")
+        self.target = conftest.Target(self.gate, self.accounts)
+        self.gate.ctl("host", "add", "web1", "127.0.0.1", "--port",
+                      str(self.target.port), "--login", conftest.TARGET_USER,
+                      "--scan")
+        keys = self.root / "keys"
+        keys.mkdir(mode=0o700)
+        self.key = keys / "alice"
+        conftest.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                      "alice@bench", "-f", self.key], check=True)
+        pub = Path(f"{self.key}.pub").read_text()
+        self.key_id = conftest.enroll(self.gate, "alice", pub)
+        self.gate.ctl("grant", "alice", "web1")
+        self.sshd = conftest.Sshd(self.gate)
+        self.bastion = conftest.Bastion(self.gate, self.sshd, self.target,
+                                        self.key, pub, self.key_id)
+
+        # alice may also log in as the hop account and straight to the
+        # target; the hop account has its own key toward the target.
+        ssh_dir = self.hop_home / ".ssh"
+        ssh_dir.mkdir(mode=0o700)
+        self.hop_key = ssh_dir / "id_ed25519"
+        conftest.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                      "hop@bench", "-f", self.hop_key], check=True)
+        (ssh_dir / "authorized_keys").write_text(pub)
+        for p in (self.hop_home, ssh_dir, *ssh_dir.iterdir()):
+            os.chown(p, self.hop_pw.pw_uid, self.hop_pw.pw_gid)
+        os.chmod(ssh_dir / "authorized_keys", 0o600)
+        with open(self.target.ak, "a") as f:
+            f.write(pub + Path(f"{self.hop_key}.pub").read_text())
+
+        self.tlog_file = self.hop_home / "tlog.json"
+        self.check_logins()
+
+    def ssh(self, *args):
+        return ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes",
+                "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+                *args]
+
+    def argv(self, stack, cmd):
+        """The user's command line for stack, far end running cmd (words
+        without quotes or spaces, so every layer passes them as they are)."""
+        tgt = ["-tt", "-p", str(self.target.port),
+               f"{conftest.TARGET_USER}@127.0.0.1", *cmd]
+        inner = self.ssh("-i", str(self.hop_key), *tgt)
+        hop = self.ssh("-i", str(self.key), "-tt", "-p", str(self.sshd.port),
+                       f"{HOP_USER}@127.0.0.1")
+        if stack == "direct":
+            return self.ssh("-i", str(self.key), *tgt)
+        if stack == "twohop":
+            return hop + [shlex.join(inner)]
+        if stack == "gate":
+            return self.ssh("-i", str(self.key), "-tt", "-p",
+                            str(self.sshd.port),
+                            f"{conftest.GATE_USER}@127.0.0.1",
+                            "connect", "web1", "--", *cmd)
+        if stack == "script":
+            return hop + [shlex.join(["script", "-qfc", shlex.join(inner),
+                                      "/dev/null"])]
+        if stack == "tlog":
+            return hop + [shlex.join(["tlog-rec", "--writer=file",
+                                      f"--file-path={self.tlog_file}", "--",
+                                      *inner])]
+        raise ValueError(stack)
+
+    def middle_uid(self, stack):
+        return {"direct": None, "gate": self.gate_pw.pw_uid}.get(
+            stack, self.hop_pw.pw_uid)
+
+    def check_logins(self):
+        """Each route answers once before anything is timed."""
+        for stack in ("direct", "twohop", "gate"):
+            argv = [a for a in self.argv(stack, ["echo", "login-ok"])
+                    if a != "-tt"]
+            if stack != "gate":
+                argv = [a.replace(" -tt ", " ") for a in argv]
+            r = conftest.run(argv, timeout=30)
+            if "login-ok" not in r.stdout:
+                raise SystemExit(f"{stack}: login check failed: "
+                                 f"rc={r.returncode} {r.stdout} {r.stderr}")
+
+    def gate_shell_ok(self):
+        return pwd.getpwnam(conftest.GATE_USER).pw_shell == str(
+            self.bindir / "gate-shell")
+
+    def close(self):
+        for server in (self.sshd, self.target):
+            if server is None or server.proc is None:
+                continue
+            left = descendants(server.proc.pid)
+            server.stop()
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                for pid in left:
+                    try:
+                        os.kill(pid, sig)
+                    except ProcessLookupError:
+                        pass
+                time.sleep(0.2)
+        # Accounts back as they were, unless another run has taken them.
+        ours = str(self.bindir / "gate-shell")
+        for name, (shell, home) in self.saved_accounts.items():
+            try:
+                pw = pwd.getpwnam(name)
+            except KeyError:
+                continue
+            if pw.pw_dir.startswith(str(self.root)) or pw.pw_shell == ours:
+                conftest.run(["usermod", "--shell", shell, "--home", home,
+                              name])
+        if self.created_hop:
+            conftest.run(["userdel", HOP_USER])
+        if self.root is not None and not os.environ.get("SSHGATE_KEEP"):
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def make_payload(path, mib):
+    """mib MiB of base64 text in 76-column lines, ending in a newline;
+    returns the bytes the user's PTY should see (the far end's terminal
+    turns each LF into CRLF, once)."""
+    size = mib << 20
+    rng, written = random.Random(20261125), 0
+    with open(path, "wb") as f:
+        while written < size - 1:
+            chunk = base64.encodebytes(rng.randbytes(57 * 1000))
+            chunk = chunk[:size - 1 - written]
+            f.write(chunk)
+            written += len(chunk)
+        f.write(b"\n")
+    os.chmod(path, 0o644)
+    with open(path, "rb") as f:
+        return size + f.read().count(b"\n")
+
+
+# ------------------------------------------------------------ measurements
+
+def gate_row_pid(rig):
+    live = [s for s in rig.bastion.sessions() if s["ended_at"] is None]
+    return live[-1]["pid"] if live else None
+
+
+def check_middle(rig, stack, mid, res):
+    """For the gate: gate-shell is the one in its live sessions row, and it
+    is our copy of the binary."""
+    if stack != "gate":
+        return
+    gs = mid.pid_of("gate-shell")
+    try:
+        row = gate_row_pid(rig)
+    except sqlite3.Error as e:
+        row = f"db error: {e}"
+    res["gate_shell_pid"] = gs
+    res["sessions_row_pid"] = row
+    exe = [mid.procs[p]["exe"] for p in gs]
+    if not gs or row not in gs:
+        res.setdefault("warnings", []).append(
+            f"gate-shell pids {gs} vs live sessions row pid {row}")
+    if any(e != str(rig.bindir / "gate-shell") for e in exe):
+        res.setdefault("warnings", []).append(
+            f"gate-shell ran from {exe}, not our copy (a concurrent run "
+            "changed the gate account's shell?)")
+
+
+def settle(mid, timeout=10.0):
+    """Wait for the middle processes to go; seconds waited, None if not."""
+    t = time.monotonic()
+    while mid.alive():
+        if time.monotonic() - t > timeout:
+            return None
+        time.sleep(0.01)
+    return round(time.monotonic() - t, 3)
+
+
+def throughput(rig, stack, timeout):
+    mid = Middle(rig.middle_uid(stack))
+    cmd = ["cat", str(rig.payload)]
+    t0 = time.monotonic()
+    pid, fd = spawn(rig.argv(stack, cmd))
+    n, first, last, tail, err = 0, None, None, b"", None
+    next_sample, sampled_end = 0.0, False
+    while True:
+        now = time.monotonic()
+        if now - t0 > timeout:
+            err = f"timeout after {timeout}s with {n} bytes"
+            break
+        if not select.select([fd], [], [], 0.25)[0]:
+            continue
+        try:
+            b = os.read(fd, 65536)
+        except OSError:          # EIO: the client and its slave are gone
+            break
+        if not b:
+            break
+        now = time.monotonic()
+        if first is None:
+            first = now
+            mid.discover()
+            check_middle(rig, stack, mid, res := {})
+        last = now
+        n += len(b)
+        tail = (tail + b)[-400:]
+        if now >= next_sample:
+            mid.sample()
+            next_sample = now + 0.1
+        if n >= rig.expect and not sampled_end:
+            mid.sample()             # before the middle processes exit
+            sampled_end = True
+    t_eof = time.monotonic()
+    status, killed = finish(pid, fd, grace=0 if err else 10)
+    gone = settle(mid)
+    if first is None:
+        res = {}
+    res.update({
+        "bytes": n, "expect_bytes": rig.expect,
+        "complete": n == rig.expect,
+        "mib_s": round(n / 1048576 / (last - first), 2)
+        if first and last > first else None,
+        "setup_s": round(first - t0, 3) if first else None,
+        "xfer_s": round(last - first, 3) if first else None,
+        "close_ms": round((t_eof - last) * 1000, 1) if last else None,
+        "middle_gone_s": gone, "exit": status, "middle": mid.report()})
+    if killed:
+        res["killed_with"] = killed
+    if err or n != rig.expect:
+        res["error"] = err or f"got {n} bytes, expected {rig.expect}"
+        res["tail"] = tail[-200:].decode("utf-8", "replace")
+    return res
+
+
+def echo(rig, stack, count, warmup=20):
+    mid = Middle(rig.middle_uid(stack))
+    t0 = time.monotonic()
+    pid, fd = spawn(rig.argv(stack, ["sh", str(rig.lat_sh)]))
+    buf, res = b"", {}
+    while READY not in buf and time.monotonic() - t0 < 30:
+        if select.select([fd], [], [], 0.5)[0]:
+            try:
+                b = os.read(fd, 4096)
+            except OSError:
+                b = b""
+            if not b:
+                break
+            buf += b
+    if READY not in buf:
+        status, killed = finish(pid, fd, grace=0)
+        return {"error": "far end never got ready", "exit": status,
+                "tail": buf[-200:].decode("utf-8", "replace")}
+    res["setup_s"] = round(time.monotonic() - t0, 3)
+    time.sleep(0.2)
+    drain(fd, 0.2)
+    mid.discover()
+    check_middle(rig, stack, mid, res)
+    samples, stray, err = [], 0, None
+    for i in range(warmup + count):
+        c = bytes([97 + i % 26])
+        got = b""
+        t = time.perf_counter_ns()
+        os.write(fd, c)
+        while c not in got:
+            if not select.select([fd], [], [], 5.0)[0]:
+                err = f"keystroke {i} not echoed within 5 s"
+                break
+            try:
+                b = os.read(fd, 4096)
+            except OSError:
+                b = b""
+            if not b:
+                err = f"EOF at keystroke {i}"
+                break
+            got += b
+        dt = (time.perf_counter_ns() - t) / 1000
+        if err:
+            break
+        stray += len(got) - 1
+        if i >= warmup:
+            samples.append(dt)
+        if i % 100 == 0:
+            mid.sample()
+    mid.sample()
+    t_end = time.monotonic()
+    if not err:
+        os.write(fd, b"\x03")     # isig at the far end: cat dies, all close
+        drain(fd, 5.0)
+    close_ms = round((time.monotonic() - t_end) * 1000, 1)
+    status, killed = finish(pid, fd, grace=0 if err else 10)
+    s = sorted(samples)
+    res.update({"count": len(s),
+                "median_us": round(statistics.median(s), 1) if s else None,
+                "p99_us": round(pctl(s, 0.99), 1) if s else None,
+                "min_us": round(s[0], 1) if s else None,
+                "max_us": round(s[-1], 1) if s else None,
+                "stray_bytes": stray, "close_ms": close_ms,
+                "middle_gone_s": settle(mid), "exit": status,
+                "middle": mid.report()})
+    if killed:
+        res["killed_with"] = killed
+    if err:
+        res["error"] = err
+    return res
+
+
+# ------------------------------------------------------------ reporting
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def summarize(runs, stacks):
+    """Medians over reps of every headline figure, per stack."""
+    out = {}
+    for k in stacks:
+        thr = [r for r in runs[k]["throughput"]
+               if r.get("complete") and not r.get("warnings")]
+        lat = [r for r in runs[k]["echo"]
+               if not r.get("error") and not r.get("warnings")]
+        allr = thr + lat
+        names = sorted({n for r in allr for n in r["middle"]})
+        mem = {n: {"hwm_kib": max(r["middle"][n]["hwm_kib"] for r in allr
+                                  if n in r["middle"]),
+                   "anon_kib": max(r["middle"][n]["anon_kib"] for r in allr
+                                   if n in r["middle"]),
+                   "file_kib": max(r["middle"][n]["file_kib"] for r in allr
+                                   if n in r["middle"]),
+                   "cpu_s_per_run": med([r["middle"][n]["cpu_s"]
+                                         for r in thr if n in r["middle"]])}
+               for n in names}
+        out[k] = {
+            "ok_runs": f"{len(thr)}/{len(runs[k]['throughput'])} "
+                       f"{len(lat)}/{len(runs[k]['echo'])}",
+            "mib_s": med([r["mib_s"] for r in thr]),
+            "mib_s_all": [r.get("mib_s") for r in runs[k]["throughput"]],
+            "setup_s": med([r["setup_s"] for r in thr]),
+            "close_ms": med([r["close_ms"] for r in thr]),
+            "echo_median_us": med([r["median_us"] for r in lat]),
+            "echo_p99_us": med([r["p99_us"] for r in lat]),
+            "echo_median_us_all": [r.get("median_us")
+                                   for r in runs[k]["echo"]],
+            "middle": mem,
+            "middle_hwm_kib": sum(m["hwm_kib"] for m in mem.values())
+            if mem else None,
+            "middle_cpu_s": sum(m["cpu_s_per_run"] or 0
+                                for m in mem.values()) if mem else None,
+        }
+    return out
+
+
+def ratio(a, b, d=2):
+    return f"{a / b:.{d}f}" if a is not None and b else "-"
+
+
+def fmt(x, d=0):
+    return "-" if x is None else f"{x:,.{d}f}"
+
+
+def tables(s, args):
+    st = list(s)
+    ref = s.get("twohop", {})
+    g = s.get("gate", {})
+    lines = [f"## Throughput: {args.mib} MiB of base64 text, "
+             "first byte to last, median of reps",
+             "| stack | MiB/s | x twohop | runs (MiB/s) | set-up s "
+             "| close ms | middle CPU s/run | ok thr/echo |",
+             "|---|---|---|---|---|---|---|---|"]
+    for k in st:
+        x = s[k]
+        lines.append(
+            f"| {k} | {fmt(x['mib_s'], 1)} | {ratio(x['mib_s'], ref.get('mib_s'))} "
+            f"| {', '.join(fmt(v, 1) for v in x['mib_s_all'])} "
+            f"| {fmt(x['setup_s'], 3)} | {fmt(x['close_ms'], 1)} "
+            f"| {fmt(x['middle_cpu_s'], 2)} | {x['ok_runs']} |")
+    lines += ["", f"## Keystroke echo: {args.echo} bytes, one at a time, "
+              "median of reps", "| stack | median us | p99 us | "
+              "added vs twohop, median us | x twohop | runs (median us) |",
+              "|---|---|---|---|---|---|"]
+    for k in st:
+        x = s[k]
+        add = (x["echo_median_us"] - ref["echo_median_us"]
+               if x["echo_median_us"] is not None
+               and ref.get("echo_median_us") is not None else None)
+        lines.append(
+            f"| {k} | {fmt(x['echo_median_us'])} | {fmt(x['echo_p99_us'])} "
+            f"| {fmt(add)} | {ratio(x['echo_median_us'], ref.get('echo_median_us'))} "
+            f"| {', '.join(fmt(v) for v in x['echo_median_us_all'])} |")
+    lines += ["", "## Peak RSS on the middle host (VmHWM, KiB; max over "
+              "runs; anon/file = peak RssAnon/RssFile)",
+              "| stack | process | VmHWM | anon | file | CPU s/throughput run |",
+              "|---|---|---|---|---|---|"]
+    for k in st:
+        if not s[k]["middle"]:
+            lines.append(f"| {k} | (no middle host) | - | - | - | - |")
+        for n, m in s[k]["middle"].items():
+            lines.append(f"| {k} | {n} | {fmt(m['hwm_kib'])} "
+                         f"| {fmt(m['anon_kib'])} | {fmt(m['file_kib'])} "
+                         f"| {fmt(m['cpu_s_per_run'], 2)} |")
+    if g:
+        lines += ["", "## The gate against each peer (throughput ratio, "
+                  "echo median ratio, middle VmHWM ratio)",
+                  "| gate vs | MiB/s ratio | echo median ratio "
+                  "| echo p99 ratio | middle VmHWM ratio |",
+                  "|---|---|---|---|---|"]
+        for k in st:
+            if k != "gate":
+                lines.append(
+                    f"| {k} | {ratio(g['mib_s'], s[k]['mib_s'])} "
+                    f"| {ratio(g['echo_median_us'], s[k]['echo_median_us'])} "
+                    f"| {ratio(g['echo_p99_us'], s[k]['echo_p99_us'])} "
+                    f"| {ratio(g['middle_hwm_kib'], s[k]['middle_hwm_kib'])} |")
+    return "\n".join(lines)
+
+
+def goals(s):
+    g, t = s.get("gate"), s.get("twohop")
+    out = {}
+    if g and t and g["mib_s"] and t["mib_s"]:
+        r = g["mib_s"] / t["mib_s"]
+        out["throughput_ratio"] = {
+            "value": round(r, 3), "goal": f">= {GOALS['throughput_ratio_min']}",
+            "met": r >= GOALS["throughput_ratio_min"]}
+    if g and t and g["echo_median_us"] is not None and \
+            t["echo_median_us"] is not None:
+        a = g["echo_median_us"] - t["echo_median_us"]
+        out["added_echo_median_us"] = {
+            "value": round(a, 1), "goal": f"< {GOALS['added_echo_us_max']}",
+            "met": a < GOALS["added_echo_us_max"]}
+    if g and "gate-shell" in g["middle"]:
+        h = g["middle"]["gate-shell"]["hwm_kib"]
+        out["gate_shell_rss_kib"] = {
+            "value": h, "goal": f"< {GOALS['gate_shell_rss_kib_max']}",
+            "met": h < GOALS["gate_shell_rss_kib_max"]}
+    return out
+
+
+# ------------------------------------------------------------ cross-check
+
+def cross_check(rig, args):
+    """run_stacks.py with its A,N,NS,C stacks and this gate as G."""
+    env = dict(os.environ, B=args.cross_dir)
+    setup = SHARED / "setup_sshd.sh"
+    r = subprocess.run([str(setup), "start"], env=env, capture_output=True,
+                       text=True, timeout=300)
+    if r.returncode:
+        return {"error": f"setup_sshd.sh: {r.stdout}{r.stderr}"}
+    try:
+        g = shlex.join(rig.ssh("-i", str(rig.key), "-p", str(rig.sshd.port),
+                               f"{conftest.GATE_USER}@127.0.0.1")) + \
+            " -tt connect web1 -- @CMD@"
+        argv = [sys.executable, str(SHARED / "run_stacks.py"),
+                "--stacks", "A,N,NS,C", "--stack", f"G={g}",
+                "--reps", str(args.reps), "--mib", str(args.mib),
+                "--count", str(args.echo), "--bench", args.cross_dir]
+        print("cross-check: " + shlex.join(argv), file=sys.stderr, flush=True)
+        r = subprocess.run(argv, env=env, capture_output=True, text=True,
+                           timeout=7200)
+        sys.stderr.write(r.stderr)
+        return {"command": shlex.join(argv), "rc": r.returncode,
+                "table": r.stdout.strip()}
+    finally:
+        subprocess.run([str(setup), "stop"], env=env, capture_output=True,
+                       timeout=60)
+
+
+# ------------------------------------------------------------ main
+
+def tlog_available():
+    if shutil.which("tlog-rec"):
+        return None
+    print("tlog-rec missing: apt-get install -y tlog", file=sys.stderr)
+    r = subprocess.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
+                       "apt-get install -y -qq tlog", shell=True,
+                       capture_output=True, text=True, timeout=600)
+    if shutil.which("tlog-rec"):
+        return None
+    return f"tlog could not be installed: {(r.stdout + r.stderr)[-300:]}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.environ.get(
+        "SSHGATE_BUILD", str(conftest.SRC / "build")))
+    ap.add_argument("--mib", type=int, default=64,
+                    help="throughput payload, MiB (default 64)")
+    ap.add_argument("--echo", type=int, default=300,
+                    help="keystrokes timed per echo run (default 300)")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--stacks", default=",".join(STACKS))
+    ap.add_argument("--timeout", type=float, default=300,
+                    help="longest throughput run, s")
+    ap.add_argument("--json", action="store_true",
+                    help="print one JSON object instead of the tables")
+    ap.add_argument("--cross-check", action="store_true",
+                    help="also run run_stacks.py (A,N,NS,C and this gate)")
+    ap.add_argument("--cross-dir", default="/tmp/bench",
+                    help="run_stacks.py's scratch dir (its $B)")
+    args = ap.parse_args()
+    command = shlex.join([sys.executable, *sys.argv])
+    if os.geteuid() != 0:
+        raise SystemExit("run as root")
+    stacks = [k for k in args.stacks.split(",") if k]
+    for k in stacks:
+        if k not in STACKS:
+            raise SystemExit(f"unknown stack {k}; known: {','.join(STACKS)}")
+    if not args.json:
+        print(f"# {command}\n(cwd {os.getcwd()})", flush=True)
+    skipped = {}
+    if "tlog" in stacks:
+        why = tlog_available()
+        if why:
+            skipped["tlog"] = why
+            stacks.remove("tlog")
+            print(f"tlog stack skipped: {why}", flush=True)
+
+    busy = [p for p in os.listdir("/proc") if p.isdigit() and
+            os.path.exists(f"/proc/{p}") and
+            _owner(p) in _uids(conftest.GATE_USER, HOP_USER)]
+    if busy:
+        print(f"warning: processes of {conftest.GATE_USER}/{HOP_USER} "
+              f"already run ({len(busy)}): another run shares the accounts "
+              "and the CPUs", file=sys.stderr)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    os.environ["TERM"] = "xterm"
+
+    rig = None
+    try:
+        rig = Rig(Path(args.build).resolve(), args.mib)
+        info = {"gate_sshd_port": rig.sshd.port,
+                "target_port": rig.target.port, "root": str(rig.root),
+                "load1_start": os.getloadavg()[0]}
+        runs = {k: {"throughput": [], "echo": []} for k in stacks}
+        for rep in range(args.reps):
+            order = stacks[rep % len(stacks):] + stacks[:rep % len(stacks)]
+            for k in order:
+                if k == "gate" and not rig.gate_shell_ok():
+                    print("warning: the gate account's shell is not ours "
+                          "any more", file=sys.stderr)
+                t = throughput(rig, k, args.timeout)
+                if rig.tlog_file.exists():
+                    t["recording_bytes"] = rig.tlog_file.stat().st_size
+                    rig.tlog_file.unlink()
+                runs[k]["throughput"].append(t)
+                e = echo(rig, k, args.echo)
+                if rig.tlog_file.exists():
+                    rig.tlog_file.unlink()
+                runs[k]["echo"].append(e)
+                mem = ", ".join(f"{n} {m['hwm_kib']} KiB"
+                                for n, m in t["middle"].items())
+                print(f"rep {rep} {k:7s} {fmt(t.get('mib_s'), 1):>7s} MiB/s "
+                      f"(set-up {t.get('setup_s')} s, close "
+                      f"{t.get('close_ms')} ms) echo "
+                      f"{e.get('median_us')}/{e.get('p99_us')} us "
+                      f"[{mem}] {t.get('error', '')} {e.get('error', '')} "
+                      f"{' '.join(t.get('warnings', []) + e.get('warnings', []))}",
+                      file=sys.stderr, flush=True)
+                time.sleep(0.3)
+        info["load1_end"] = os.getloadavg()[0]
+        s = summarize(runs, stacks)
+        gl = goals(s)
+        cc = cross_check(rig, args) if args.cross_check else None
+        if args.json:
+            print(json.dumps({"command": command, "args": vars(args),
+                              "setup": info, "skipped": skipped,
+                              "summary": s, "goals": gl, "runs": runs,
+                              "cross_check": cc}))
+            return
+        print(f"gate sshd 127.0.0.1:{rig.sshd.port}, target "
+              f"127.0.0.1:{rig.target.port}, load {info['load1_start']:.2f} "
+              f"-> {info['load1_end']:.2f}; {args.reps} reps\n")
+        print(tables(s, args))
+        for k, why in skipped.items():
+            print(f"\n{k}: skipped: {why}")
+        print("\n## Goals (gate against twohop)")
+        for k, v in gl.items():
+            print(f"- {k}: {v['value']} (goal {v['goal']}): "
+                  f"{'met' if v['met'] else 'NOT met'}")
+        problems = [(k, ph, i, r.get("error"), r.get("warnings"),
+                     r.get("killed_with"), r.get("tail"))
+                    for k in stacks for ph in ("throughput", "echo")
+                    for i, r in enumerate(runs[k][ph])
+                    if r.get("error") or r.get("warnings")
+                    or r.get("killed_with")]
+        if problems:
+            print("\n## Runs with problems")
+            for p in problems:
+                print(f"- {p[0]} {p[1]} rep {p[2]}: error={p[3]!r} "
+                      f"warnings={p[4]} killed_with={p[5]} tail={p[6]!r}")
+        if cc:
+            print("\n## Cross-check: run_stacks.py")
+            print(f"`{cc.get('command')}` (rc {cc.get('rc')})\n")
+            print(cc.get("table") or cc.get("error"))
+    finally:
+        if rig is not None:
+            rig.close()
+
+
+def _owner(pid):
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+def _uids(*names):
+    out = set()
+    for n in names:
+        try:
+            out.add(pwd.getpwnam(n).pw_uid)
+        except KeyError:
+            pass
+    return out
+
+
+if __name__ == "__main__":
+    main()
