@@ -47,6 +47,7 @@ import argparse
 import base64
 import fcntl
 import json
+import math
 import os
 import pty
 import pwd
@@ -62,7 +63,6 @@ import subprocess
 import sys
 import termios
 import time
-import uuid
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2]
@@ -229,7 +229,7 @@ def drain(fd, quiet):
 
 def pctl(sorted_vals, q):
     """Nearest-rank percentile."""
-    k = max(0, -(-int(q * 1000) * len(sorted_vals) // 100000) - 1)
+    k = max(0, math.ceil(q * len(sorted_vals)) - 1)
     return sorted_vals[min(k, len(sorted_vals) - 1)]
 
 
@@ -239,11 +239,13 @@ class Rig:
     """Everything on loopback: accounts, gate, gate sshd, target, keys,
     payload. close() takes it down and puts the accounts back."""
 
-    def __init__(self, build, mib):
+    def __init__(self):
         self.root = None
         self.sshd = self.target = None
         self.saved_accounts = {}
         self.created_hop = False
+
+    def setup(self, build, mib):
         conftest.BASE.mkdir(mode=0o755, exist_ok=True)
         os.chmod(conftest.BASE, 0o755)
         self.root = conftest.BASE / f"bench-{os.getpid()}"
@@ -381,11 +383,8 @@ class Rig:
     def check_logins(self):
         """Each route answers once before anything is timed."""
         for stack in ("direct", "twohop", "gate"):
-            argv = [a for a in self.argv(stack, ["echo", "login-ok"])
-                    if a != "-tt"]
-            if stack != "gate":
-                argv = [a.replace(" -tt ", " ") for a in argv]
-            r = conftest.run(argv, timeout=30)
+            r = conftest.run(self.argv(stack, ["echo", "login-ok"]),
+                             stdin=subprocess.DEVNULL, timeout=30)
             if "login-ok" not in r.stdout:
                 raise SystemExit(f"{stack}: login check failed: "
                                  f"rc={r.returncode} {r.stdout} {r.stderr}")
@@ -408,7 +407,9 @@ class Rig:
                         pass
                 time.sleep(0.2)
         # Accounts back as they were, unless another run has taken them.
-        ours = str(self.bindir / "gate-shell")
+        if self.root is None:
+            return
+        ours = str(self.root / "bin" / "gate-shell")
         for name, (shell, home) in self.saved_accounts.items():
             try:
                 pw = pwd.getpwnam(name)
@@ -419,7 +420,7 @@ class Rig:
                               name])
         if self.created_hop:
             conftest.run(["userdel", HOP_USER])
-        if self.root is not None and not os.environ.get("SSHGATE_KEEP"):
+        if not os.environ.get("SSHGATE_KEEP"):
             shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -483,6 +484,7 @@ def settle(mid, timeout=10.0):
 def throughput(rig, stack, timeout):
     mid = Middle(rig.middle_uid(stack))
     cmd = ["cat", str(rig.payload)]
+    res = {}
     t0 = time.monotonic()
     pid, fd = spawn(rig.argv(stack, cmd))
     n, first, last, tail, err = 0, None, None, b"", None
@@ -504,7 +506,7 @@ def throughput(rig, stack, timeout):
         if first is None:
             first = now
             mid.discover()
-            check_middle(rig, stack, mid, res := {})
+            check_middle(rig, stack, mid, res)
         last = now
         n += len(b)
         tail = (tail + b)[-400:]
@@ -517,8 +519,6 @@ def throughput(rig, stack, timeout):
     t_eof = time.monotonic()
     status, killed = finish(pid, fd, grace=0 if err else 10)
     gone = settle(mid)
-    if first is None:
-        res = {}
     res.update({
         "bytes": n, "expect_bytes": rig.expect,
         "complete": n == rig.expect,
@@ -832,9 +832,9 @@ def main():
     signal.signal(signal.SIGTERM, on_term)
     os.environ["TERM"] = "xterm"
 
-    rig = None
+    rig = Rig()
     try:
-        rig = Rig(Path(args.build).resolve(), args.mib)
+        rig.setup(Path(args.build).resolve(), args.mib)
         info = {"gate_sshd_port": rig.sshd.port,
                 "target_port": rig.target.port, "root": str(rig.root),
                 "load1_start": os.getloadavg()[0]}
@@ -900,8 +900,7 @@ def main():
             print(f"`{cc.get('command')}` (rc {cc.get('rc')})\n")
             print(cc.get("table") or cc.get("error"))
     finally:
-        if rig is not None:
-            rig.close()
+        rig.close()
 
 
 def _owner(pid):

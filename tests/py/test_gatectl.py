@@ -317,7 +317,7 @@ def test_deleting_a_user_cascades(gate, keygen):
 
 def test_upgrade_from_schema_1(make_gate):
     """A version-1 database (issue 2's) is upgraded in place by init, its
-    rows kept; gate-shell refuses it until then."""
+    rows kept."""
     gate = make_gate()
     gate.ctl("user", "add", "old")
     gate.ctl("host", "add", "web1", "127.0.0.1")

@@ -37,6 +37,7 @@ def test_quickstart_brings_up_a_gate_and_is_idempotent(rundir, keygen):
         first = run(quickstart, env=env, timeout=600)
         assert first.returncode == 0, first.stdout + first.stderr
         assert "The gate is up." in first.stdout
+        assert "connect demo -- id -un: sgt-qs-demo" in first.stdout
         line = re.search(r"^  (ssh -p \d+ -i \S+ \S+@127\.0\.0\.1 list)$",
                          first.stdout, re.M)
         assert line, first.stdout
@@ -48,6 +49,9 @@ def test_quickstart_brings_up_a_gate_and_is_idempotent(rundir, keygen):
         r = run(argv)
         assert r.returncode == 0, r.stderr
         assert re.search(r"^demo\s+sgt-qs-demo\s+-$", r.stdout, re.M), r.stdout
+        argv[-1:] = ["connect demo -- printf %s 'a;b'"]
+        r = run(argv)
+        assert (r.returncode, r.stdout) == (0, "a;b"), r.stderr
 
         second = run(quickstart, env=env, timeout=600)
         assert second.returncode == 0, second.stdout + second.stderr
