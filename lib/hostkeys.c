@@ -83,13 +83,38 @@ line_is(const char *line, size_t len, const char *name)
 }
 
 int
+hostkeys_parse(const char *text, const char *name, struct pubkey *keys,
+    size_t max, size_t *n)
+{
+	char type[KEY_TYPE_MAX], b64[KEY_B64_MAX], line[KEY_B64_MAX + 256];
+	const char *p, *nl;
+	size_t len;
+
+	*n = 0;
+	for (p = text; *p && *n < max; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		len = (size_t)(nl - p);
+		/* Our lines fit; longer ones are someone else's: skip them. */
+		if (line_is(p, len, name) && len < sizeof(line)) {
+			memcpy(line, p, len);
+			line[len] = '\0';
+			if (sscanf(line, "%*s %47s %3468s", type, b64) == 2 &&
+			    key_from_parts(type, b64, &keys[*n]) == 0)
+				(*n)++;
+		}
+		if (*nl == '\0')
+			break;
+	}
+	return 0;
+}
+
+int
 hostkeys_read(const char *path, const char *name, struct pubkey **keys,
     size_t *n)
 {
-	char *buf, *line, *nl, type[KEY_TYPE_MAX], b64[KEY_B64_MAX];
-	size_t len, len1;
-	struct pubkey *k;
-	int rc = 0;
+	char *buf;
+	size_t len;
 
 	*keys = NULL;
 	*n = 0;
@@ -99,23 +124,9 @@ hostkeys_read(const char *path, const char *name, struct pubkey **keys,
 		free(buf);
 		return err_set(ERR_SYS, "out of memory");
 	}
-	for (line = buf; *line && *n < HOSTKEYS_MAX_KEYS; line = nl + 1) {
-		if ((nl = strchr(line, '\n')) == NULL)
-			nl = line + strlen(line);
-		len1 = (size_t)(nl - line);
-		if (line_is(line, len1, name)) {
-			char *copy = strndup(line, len1);
-			k = &(*keys)[*n];
-			if (copy && sscanf(copy, "%*s %47s %3468s", type,
-			    b64) == 2 && key_from_parts(type, b64, k) == 0)
-				(*n)++;
-			free(copy);
-		}
-		if (*nl == '\0')
-			break;
-	}
+	hostkeys_parse(buf, name, *keys, HOSTKEYS_MAX_KEYS, n);
 	free(buf);
-	return rc;
+	return 0;
 }
 
 int

@@ -25,6 +25,13 @@
 int hostkeys_read(const char *path, const char *name, struct pubkey **keys,
     size_t *n);
 /*
+ * The keys pinned for name in text (a known_hosts file's contents): at
+ * most max of them into keys, *n set. Lines that are not "NAME TYPE
+ * BASE64" with a valid key are skipped. Returns 0. The fuzz entry point.
+ */
+int hostkeys_parse(const char *text, const char *name, struct pubkey *keys,
+    size_t max, size_t *n);
+/*
  * Replace the keys pinned for name with keys[0..n) (n 0: unpin), keeping
  * every other line. The file ends up owned by uid:gid, mode 0600.
  */

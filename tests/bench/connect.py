@@ -46,6 +46,7 @@ met or not met. --cross-check also runs /work/shared/bench/run_stacks.py
 import argparse
 import base64
 import fcntl
+import grp
 import json
 import math
 import os
@@ -72,6 +73,7 @@ import conftest  # noqa: E402  (the integration suite's classes and helpers)
 HOP_USER = "sgb-hop"
 STACKS = ("direct", "twohop", "gate", "script", "tlog")
 READY = b"BENCH_READY"
+SLACK = 64      # bytes a layer may add at the end (a recorder's last CRLF)
 SHARED = Path("/work/shared/bench")
 GOALS = {"throughput_ratio_min": 0.95, "added_echo_us_max": 100,
          "gate_shell_rss_kib_max": 2048}
@@ -227,6 +229,36 @@ def drain(fd, quiet):
     return got
 
 
+def smaps_by_file(pid):
+    """{mapping: Rss KiB} of a live process, largest first (where its
+    resident memory is: the binary, each library, heap, stack)."""
+    out, name = {}, None
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                head = line.split()
+                if head and not head[0].endswith(":"):
+                    name = head[5] if len(head) > 5 else "[anon]"
+                    name = os.path.basename(name) if name[0] == "/" else name
+                elif head and head[0] == "Rss:":
+                    out[name] = out.get(name, 0) + int(head[1])
+    except OSError:
+        return {}
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def smaps_rollup(pid):
+    """Rss, Pss (shared pages divided among their users) and private KiB."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            v = {ln.split(":")[0]: int(ln.split()[1]) for ln in f
+                 if ln.split()[-1:] == ["kB"]}
+    except OSError:
+        return {}
+    return {"rss": v.get("Rss"), "pss": v.get("Pss"),
+            "private": v.get("Private_Clean", 0) + v.get("Private_Dirty", 0)}
+
+
 def pctl(sorted_vals, q):
     """Nearest-rank percentile."""
     k = max(0, math.ceil(q * len(sorted_vals)) - 1)
@@ -371,7 +403,9 @@ class Rig:
             return hop + [shlex.join(["script", "-qfc", shlex.join(inner),
                                       "/dev/null"])]
         if stack == "tlog":
-            return hop + [shlex.join(["tlog-rec", "--writer=file",
+            # LANG: else tlog-rec prints a locale warning into the session.
+            return hop + [shlex.join(["env", "LANG=C.UTF-8", "tlog-rec",
+                                      "--writer=file",
                                       f"--file-path={self.tlog_file}", "--",
                                       *inner])]
         raise ValueError(stack)
@@ -521,7 +555,8 @@ def throughput(rig, stack, timeout):
     gone = settle(mid)
     res.update({
         "bytes": n, "expect_bytes": rig.expect,
-        "complete": n == rig.expect,
+        "complete": rig.expect <= n <= rig.expect + SLACK,
+        "extra_bytes": n - rig.expect,
         "mib_s": round(n / 1048576 / (last - first), 2)
         if first and last > first else None,
         "setup_s": round(first - t0, 3) if first else None,
@@ -530,9 +565,10 @@ def throughput(rig, stack, timeout):
         "middle_gone_s": gone, "exit": status, "middle": mid.report()})
     if killed:
         res["killed_with"] = killed
-    if err or n != rig.expect:
+    if n != rig.expect:
+        res["tail"] = tail[-120:].decode("utf-8", "replace")
+    if err or not res["complete"]:
         res["error"] = err or f"got {n} bytes, expected {rig.expect}"
-        res["tail"] = tail[-200:].decode("utf-8", "replace")
     return res
 
 
@@ -586,6 +622,9 @@ def echo(rig, stack, count, warmup=20):
         if i % 100 == 0:
             mid.sample()
     mid.sample()
+    for p in mid.pid_of("gate-shell"):
+        res["gate_shell_smaps_kib"] = smaps_by_file(p)
+        res["gate_shell_rollup_kib"] = smaps_rollup(p)
     t_end = time.monotonic()
     if not err:
         os.write(fd, b"\x03")     # isig at the far end: cat dies, all close
@@ -640,6 +679,8 @@ def summarize(runs, stacks):
             "mib_s": med([r["mib_s"] for r in thr]),
             "mib_s_all": [r.get("mib_s") for r in runs[k]["throughput"]],
             "setup_s": med([r["setup_s"] for r in thr]),
+            "extra_bytes": sorted({r.get("extra_bytes") for r in
+                                   runs[k]["throughput"]} - {None}),
             "close_ms": med([r["close_ms"] for r in thr]),
             "echo_median_us": med([r["median_us"] for r in lat]),
             "echo_p99_us": med([r["p99_us"] for r in lat]),
@@ -662,22 +703,23 @@ def fmt(x, d=0):
     return "-" if x is None else f"{x:,.{d}f}"
 
 
-def tables(s, args):
+def tables(s, runs, args):
     st = list(s)
     ref = s.get("twohop", {})
     g = s.get("gate", {})
     lines = [f"## Throughput: {args.mib} MiB of base64 text, "
              "first byte to last, median of reps",
              "| stack | MiB/s | x twohop | runs (MiB/s) | set-up s "
-             "| close ms | middle CPU s/run | ok thr/echo |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| close ms | middle CPU s/run | extra bytes | ok thr/echo |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for k in st:
         x = s[k]
         lines.append(
             f"| {k} | {fmt(x['mib_s'], 1)} | {ratio(x['mib_s'], ref.get('mib_s'))} "
             f"| {', '.join(fmt(v, 1) for v in x['mib_s_all'])} "
             f"| {fmt(x['setup_s'], 3)} | {fmt(x['close_ms'], 1)} "
-            f"| {fmt(x['middle_cpu_s'], 2)} | {x['ok_runs']} |")
+            f"| {fmt(x['middle_cpu_s'], 2)} | {x['extra_bytes']} "
+            f"| {x['ok_runs']} |")
     lines += ["", f"## Keystroke echo: {args.echo} bytes, one at a time, "
               "median of reps", "| stack | median us | p99 us | "
               "added vs twohop, median us | x twohop | runs (median us) |",
@@ -702,6 +744,17 @@ def tables(s, args):
             lines.append(f"| {k} | {n} | {fmt(m['hwm_kib'])} "
                          f"| {fmt(m['anon_kib'])} | {fmt(m['file_kib'])} "
                          f"| {fmt(m['cpu_s_per_run'], 2)} |")
+    sm = next((r["gate_shell_smaps_kib"] for r in runs.get("gate", {}).get(
+        "echo", []) if r.get("gate_shell_smaps_kib")), None)
+    ru = next((r["gate_shell_rollup_kib"] for r in runs.get("gate", {}).get(
+        "echo", []) if r.get("gate_shell_rollup_kib")), None)
+    if sm:
+        lines += ["", "gate-shell resident memory by mapping (KiB, during "
+                  "an echo run): " + ", ".join(
+                      f"{k} {v}" for k, v in sm.items() if v)]
+    if ru:
+        lines += [f"gate-shell then: Rss {ru['rss']} KiB, Pss {ru['pss']} "
+                  f"KiB, private {ru['private']} KiB"]
     if g:
         lines += ["", "## The gate against each peer (throughput ratio, "
                   "echo median ratio, middle VmHWM ratio)",
@@ -772,15 +825,33 @@ def cross_check(rig, args):
 # ------------------------------------------------------------ main
 
 def tlog_available():
-    if shutil.which("tlog-rec"):
+    """None when tlog-rec can run (installing it if missing), else why not."""
+    if not shutil.which("tlog-rec"):
+        print("tlog-rec missing: apt-get install -y tlog", file=sys.stderr)
+        r = subprocess.run("apt-get update -qq && DEBIAN_FRONTEND="
+                           "noninteractive apt-get install -y -qq tlog",
+                           shell=True, capture_output=True, text=True,
+                           timeout=600)
+        if not shutil.which("tlog-rec"):
+            return f"tlog could not be installed: {(r.stdout + r.stderr)[-300:]}"
+    return None
+
+
+def ensure_utmp():
+    """tlog-rec gives up ("Failed setting up the I/O tap") when utempter
+    cannot add a utmp record, as in containers booted without systemd,
+    where nothing made /run/utmp. Make it as systemd-tmpfiles would;
+    returns the path to remove at the end, or None."""
+    path = Path("/run/utmp")
+    if path.exists():
         return None
-    print("tlog-rec missing: apt-get install -y tlog", file=sys.stderr)
-    r = subprocess.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
-                       "apt-get install -y -qq tlog", shell=True,
-                       capture_output=True, text=True, timeout=600)
-    if shutil.which("tlog-rec"):
-        return None
-    return f"tlog could not be installed: {(r.stdout + r.stderr)[-300:]}"
+    path.touch(mode=0o664)
+    try:
+        os.chown(path, 0, grp.getgrnam("utmp").gr_gid)
+    except KeyError:
+        pass
+    os.chmod(path, 0o664)
+    return path
 
 
 def main():
@@ -811,13 +882,15 @@ def main():
             raise SystemExit(f"unknown stack {k}; known: {','.join(STACKS)}")
     if not args.json:
         print(f"# {command}\n(cwd {os.getcwd()})", flush=True)
-    skipped = {}
+    skipped, made_utmp = {}, None
     if "tlog" in stacks:
         why = tlog_available()
         if why:
             skipped["tlog"] = why
             stacks.remove("tlog")
             print(f"tlog stack skipped: {why}", flush=True)
+        else:
+            made_utmp = ensure_utmp()
 
     busy = [p for p in os.listdir("/proc") if p.isdigit() and
             os.path.exists(f"/proc/{p}") and
@@ -877,7 +950,7 @@ def main():
         print(f"gate sshd 127.0.0.1:{rig.sshd.port}, target "
               f"127.0.0.1:{rig.target.port}, load {info['load1_start']:.2f} "
               f"-> {info['load1_end']:.2f}; {args.reps} reps\n")
-        print(tables(s, args))
+        print(tables(s, runs, args))
         for k, why in skipped.items():
             print(f"\n{k}: skipped: {why}")
         print("\n## Goals (gate against twohop)")
@@ -889,9 +962,9 @@ def main():
                     for k in stacks for ph in ("throughput", "echo")
                     for i, r in enumerate(runs[k][ph])
                     if r.get("error") or r.get("warnings")
-                    or r.get("killed_with")]
+                    or r.get("killed_with") or r.get("extra_bytes")]
         if problems:
-            print("\n## Runs with problems")
+            print("\n## Runs with problems or extra bytes")
             for p in problems:
                 print(f"- {p[0]} {p[1]} rep {p[2]}: error={p[3]!r} "
                       f"warnings={p[4]} killed_with={p[5]} tail={p[6]!r}")
@@ -901,6 +974,8 @@ def main():
             print(cc.get("table") or cc.get("error"))
     finally:
         rig.close()
+        if made_utmp:
+            made_utmp.unlink()
 
 
 def _owner(pid):
