@@ -6,6 +6,7 @@
  * once a connect ends, gate-shell ends with it.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,10 +19,20 @@
 
 #define PROMPT "sshgate> "
 
+static volatile sig_atomic_t interrupted;
+
+/* Ctrl-C at the prompt drops the line being typed, as in a shell. */
+static void
+on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
 /*
  * Read one line into buf (without its newline). Returns its length, -1
  * at EOF or on error, -2 when it was longer than the buffer (the rest is
- * read and thrown away).
+ * read and thrown away), -3 when Ctrl-C interrupted it.
  */
 static ssize_t
 read_line(char *buf, size_t size)
@@ -33,6 +44,8 @@ read_line(char *buf, size_t size)
 
 	for (;;) {
 		r = read(0, &c, 1);
+		if (r == -1 && errno == EINTR && interrupted)
+			return -3;
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -52,9 +65,17 @@ int
 prompt_run(struct gsh *g)
 {
 	char line[ARGV_MAX_LEN + 2], safe[256];
+	struct sigaction sa;
 	ssize_t n;
 
 	g->prompt = 1;
+	/* No SA_RESTART: the read in progress returns EINTR. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGTSTP, SIG_IGN);
 	fprintf(g->out, "sshgate: you are %s. Hosts you may reach:\n",
 	    g->user.name);
 	if (cmd_list(g, 0, NULL, 0) == -1)
@@ -63,9 +84,14 @@ prompt_run(struct gsh *g)
 	for (;;) {
 		fputs(PROMPT, g->out);
 		fflush(g->out);
+		interrupted = 0;
 		if ((n = read_line(line, sizeof(line))) == -1) {
 			fputc('\n', g->out);
 			return 0;
+		}
+		if (n == -3) {
+			fputc('\n', g->out);
+			continue;
 		}
 		if (n == -2) {
 			fprintf(stderr, "gate-shell: line longer than %d bytes\n",

@@ -573,8 +573,16 @@ def test_prompt_connect_then_gate_shell_ends(bastion):
     assert p.exitstatus == 4
 
 
-def test_prompt_ctrl_d_ends(bastion):
+def test_prompt_ctrl_d_ends_ctrl_c_and_ctrl_z_do_not(bastion):
     p = spawn(bastion)
+    p.expect("sshgate> ")
+    p.send("half a line")
+    p.sendcontrol("c")
+    p.expect("sshgate> ")
+    p.sendcontrol("z")
+    p.sendcontrol("\\")
+    p.sendline("whoami")
+    p.expect("alice")
     p.expect("sshgate> ")
     p.sendeof()
     p.expect(pexpect.EOF)
