@@ -392,6 +392,14 @@ config_parse(const char *name, const char *text)
 	    derive(c->egress_key, c->state_dir, "egress_ed25519") == -1 ||
 	    derive(c->known_hosts, c->state_dir, "known_hosts") == -1)
 		goto fail;
+	/* ssh expands % and ~ in these two: only plain paths will do. */
+	if (!config_path_plain(c->egress_key) ||
+	    !config_path_plain(c->known_hosts)) {
+		err_set(ERR_USAGE, "%s: egress_key and known_hosts (state_dir, "
+		    "when they are not set) may only hold [A-Za-z0-9/._+-]",
+		    name);
+		goto fail;
+	}
 	return c;
 fail:
 	free(c);

@@ -39,8 +39,51 @@ main(void)
 		CHECK_STR(c->known_hosts, "/srv/g/known_hosts");
 		CHECK(c->db_timeout_ms == 1000);
 		CHECK(c->verify_auth_info == 1);
+		CHECK_STR(c->ssh, "/usr/bin/ssh");
+		CHECK(c->connect_timeout == 10);
+		CHECK(c->max_sessions_per_user == 3);
+		CHECK(c->max_session_time == 0);
 	}
 	config_free(c);
+
+	c = config_parse("t.ini", "[egress]\nssh = /opt/ssh/bin/ssh\n"
+	    "connect_timeout = 3\n[sessions]\nmax_sessions_per_user = 0\n"
+	    "max_session_time = 8h\n");
+	CHECK(c != NULL);
+	if (c) {
+		CHECK_STR(c->ssh, "/opt/ssh/bin/ssh");
+		CHECK(c->connect_timeout == 3);
+		CHECK(c->max_sessions_per_user == 0);
+		CHECK(c->max_session_time == 8 * 3600);
+	}
+	config_free(c);
+	{
+		static const struct { const char *v; int s; } d[] = {
+			{ "90", 90 }, { "90s", 90 }, { "30m", 1800 },
+			{ "1d", 86400 }, { "366d", 366 * 86400 }, { "off", 0 } };
+		size_t i;
+		for (i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+			snprintf(line, sizeof(line), "[sessions]\n"
+			    "max_session_time = %s\n", d[i].v);
+			c = config_parse("t.ini", line);
+			CHECK(c != NULL && c->max_session_time == d[i].s);
+			config_free(c);
+		}
+	}
+	refused("[sessions]\nmax_session_time = 367d\n", "t.ini:2: "
+	    "max_session_time must be off or a duration");
+	refused("[sessions]\nmax_session_time = 0\n", "must be off or");
+	refused("[sessions]\nmax_session_time = 5w\n", "must be off or");
+	refused("[sessions]\nmax_session_time = -5\n", "must be off or");
+	refused("[sessions]\nmax_session_time = 99999999999999999999\n",
+	    "must be off or");
+	refused("[sessions]\nmax_sessions_per_user = -1\n", "t.ini:2:");
+	refused("[egress]\nconnect_timeout = 0\n", "t.ini:2:");
+	refused("[egress]\nssh = /usr/bin/ssh -oProxyCommand=x\n",
+	    "t.ini:2: ssh '/usr/bin/ssh -oProxyCommand=x' may only hold");
+	refused("[gate]\nstate_dir = /var/lib/%u\n", "egress_key and "
+	    "known_hosts");
+	refused("[gate]\negress_key = /k/~x%h\n", "egress_key and known_hosts");
 
 	c = config_parse("t.ini", "; comment\n[gate]\naccount = bastion\n"
 	    "database = /db/x.db\nstate_dir = /s\ndb_timeout_ms = 250\n"
