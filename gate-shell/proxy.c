@@ -191,17 +191,33 @@ notice(const struct proxy *p, const char *msg)
 static void
 cleanup(struct proxy *p)
 {
+	struct signalfd_siginfo si;
 	int i;
 
 	if (p->child.pid > 0)
 		hangup(p);
 	spawn_close(&p->child);
+	/* The stdin pipe, if the relay did not close it at EOF. */
+	if (!p->o->tty && p->relay.nchan > 0 && p->relay.chan[0].out >= 0)
+		close(p->relay.chan[0].out);
 	for (i = 0; i < 3; i++)
 		if (p->flags[i] != -1)
 			fcntl(i, F_SETFL, p->flags[i]);
 	tty_restore();
-	if (p->sigfd >= 0)
+	/*
+	 * The session is over and gate-shell is about to record it and end.
+	 * A second SIGTERM or the SIGHUP of a departing client must not kill
+	 * it before the row is written: consume what is pending and ignore
+	 * the rest.
+	 */
+	for (i = 0; i < (int)(sizeof(handled) / sizeof(handled[0])); i++)
+		if (handled[i] != SIGCHLD && handled[i] != SIGWINCH)
+			signal(handled[i], SIG_IGN);
+	if (p->sigfd >= 0) {
+		while (read(p->sigfd, &si, sizeof(si)) == sizeof(si))
+			;
 		close(p->sigfd);
+	}
 	sigprocmask(SIG_SETMASK, &p->oldmask, NULL);
 	signal(SIGPIPE, SIG_DFL);
 }

@@ -797,6 +797,9 @@ def goals(s):
 
 def cross_check(rig, args):
     """run_stacks.py with its A,N,NS,C stacks and this gate as G."""
+    if not rig.gate_shell_ok():
+        return {"error": "skipped: another test run took the gate account "
+                         "(its login shell is not our gate-shell any more)"}
     env = dict(os.environ, B=args.cross_dir)
     setup = SHARED / "setup_sshd.sh"
     r = subprocess.run([str(setup), "start"], env=env, capture_output=True,
@@ -815,8 +818,12 @@ def cross_check(rig, args):
         r = subprocess.run(argv, env=env, capture_output=True, text=True,
                            timeout=7200)
         sys.stderr.write(r.stderr)
-        return {"command": shlex.join(argv), "rc": r.returncode,
-                "table": r.stdout.strip()}
+        out = {"command": shlex.join(argv), "rc": r.returncode,
+               "table": r.stdout.strip()}
+        if not rig.gate_shell_ok():
+            out["error"] = ("another test run took the gate account during "
+                            "the cross-check: its G rows are not valid")
+        return out
     finally:
         subprocess.run([str(setup), "stop"], env=env, capture_output=True,
                        timeout=60)
@@ -870,6 +877,8 @@ def main():
                     help="print one JSON object instead of the tables")
     ap.add_argument("--cross-check", action="store_true",
                     help="also run run_stacks.py (A,N,NS,C and this gate)")
+    ap.add_argument("--wait", type=float, default=900,
+                    help="longest wait for other test runs to end, s")
     ap.add_argument("--cross-dir", default="/tmp/bench",
                     help="run_stacks.py's scratch dir (its $B)")
     args = ap.parse_args()
@@ -892,13 +901,7 @@ def main():
         else:
             made_utmp = ensure_utmp()
 
-    busy = [p for p in os.listdir("/proc") if p.isdigit() and
-            os.path.exists(f"/proc/{p}") and
-            _owner(p) in _uids(conftest.GATE_USER, HOP_USER)]
-    if busy:
-        print(f"warning: processes of {conftest.GATE_USER}/{HOP_USER} "
-              f"already run ({len(busy)}): another run shares the accounts "
-              "and the CPUs", file=sys.stderr)
+    wait_idle(args.wait)
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
@@ -971,28 +974,54 @@ def main():
         if cc:
             print("\n## Cross-check: run_stacks.py")
             print(f"`{cc.get('command')}` (rc {cc.get('rc')})\n")
-            print(cc.get("table") or cc.get("error"))
+            print(cc.get("table", ""))
+            if cc.get("error"):
+                print(f"\ncross-check: {cc['error']}")
     finally:
         rig.close()
         if made_utmp:
             made_utmp.unlink()
 
 
-def _owner(pid):
-    try:
-        return os.stat(f"/proc/{pid}").st_uid
-    except OSError:
-        return None
-
-
-def _uids(*names):
-    out = set()
-    for n in names:
+def others_running():
+    """What else uses the shared test accounts or runs pytest now: such a
+    run would re-point the gate account at its own gate-shell (usermod
+    fails while the account has processes) and share the two CPUs."""
+    uids = set()
+    for n in (conftest.GATE_USER, conftest.AUTH_USER, conftest.TARGET_USER,
+              HOP_USER):
         try:
-            out.add(pwd.getpwnam(n).pw_uid)
+            uids.add(pwd.getpwnam(n).pw_uid)
         except KeyError:
             pass
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            uid = os.stat(f"/proc/{d}").st_uid
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if uid in uids or "pytest" in cmd or "meson test" in cmd:
+            out.append(f"{d} {cmd[:80]}")
     return out
+
+
+def wait_idle(timeout):
+    """Wait (up to timeout s) until no other test run is live."""
+    end, said = time.monotonic() + timeout, False
+    while (busy := others_running()):
+        if time.monotonic() > end:
+            print(f"warning: still running, measuring anyway: {busy[:3]}",
+                  file=sys.stderr, flush=True)
+            return
+        if not said:
+            print(f"waiting up to {timeout:.0f} s for another test run to "
+                  f"end: {busy[:3]}", file=sys.stderr, flush=True)
+            said = True
+        time.sleep(2)
 
 
 if __name__ == "__main__":
