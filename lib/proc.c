@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,6 +43,25 @@ proc_start_time(pid_t pid, long long *start)
 	return 0;
 }
 
+/* 1 if pid has exited but not been reaped (state Z in /proc/PID/stat). */
+static int
+proc_zombie(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return 0;
+	buf[r] = '\0';
+	return (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] == 'Z';
+}
+
 int
 proc_alive(pid_t pid, long long start)
 {
@@ -52,6 +72,32 @@ proc_alive(pid_t pid, long long start)
 	return s == start;
 }
 
+/*
+ * Without pidfd_open (kernels before 5.3, valgrind 3.19): check, then
+ * kill(). The pid could be recycled between the two, a window of
+ * microseconds against pid reuse taking a full cycle of the pid space.
+ */
+static int
+signal_nopidfd(pid_t pid, long long start, int sig, int wait_ms)
+{
+	struct timespec pause = { 0, 20 * 1000000 };
+	int waited;
+
+	if (!proc_alive(pid, start))
+		return 0;
+	if (kill(pid, sig) == -1)
+		return errno == ESRCH ? 0 : err_set(ERR_SYS, "signal %d: %s",
+		    (int)pid, strerror(errno));
+	if (wait_ms <= 0)
+		return 1;
+	for (waited = 0; waited < wait_ms; waited += 20) {
+		if (!proc_alive(pid, start) || proc_zombie(pid))
+			return 1;
+		nanosleep(&pause, NULL);
+	}
+	return 2;
+}
+
 int
 proc_signal(pid_t pid, long long start, int sig, int wait_ms)
 {
@@ -60,10 +106,13 @@ proc_signal(pid_t pid, long long start, int sig, int wait_ms)
 
 	if (pid <= 0)
 		return 0;
-	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
+	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1) {
+		if (errno == ENOSYS)
+			return signal_nopidfd(pid, start, sig, wait_ms);
 		return errno == ESRCH ? 0 :
 		    err_set(ERR_SYS, "pidfd_open %d: %s", (int)pid,
 		    strerror(errno));
+	}
 	/* The fd now pins this process; only then compare its identity. */
 	if (!proc_alive(pid, start)) {
 		close(fd);

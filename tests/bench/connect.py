@@ -63,6 +63,7 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 from pathlib import Path
 
@@ -423,6 +424,29 @@ class Rig:
                 raise SystemExit(f"{stack}: login check failed: "
                                  f"rc={r.returncode} {r.stdout} {r.stderr}")
 
+    def reclaim(self):
+        """Take the shared accounts back if another test run re-pointed
+        them (call only when no other run is live)."""
+        if self.gate_shell_ok() and pwd.getpwnam(
+                conftest.TARGET_USER).pw_dir == str(self.root / "target-home"):
+            return
+        print("the test accounts were re-pointed by another run: taking "
+              "them back", file=sys.stderr, flush=True)
+        for attempt in range(10):     # usermod refuses while they run
+            try:
+                conftest.ensure_account(conftest.GATE_USER,
+                                        str(self.bindir / "gate-shell"),
+                                        str(self.root / "gate-home"))
+                conftest.ensure_account(conftest.AUTH_USER,
+                                        "/usr/sbin/nologin", "/nonexistent")
+                conftest.ensure_account(conftest.TARGET_USER, "/bin/bash",
+                                        str(self.root / "target-home"))
+                return
+            except subprocess.CalledProcessError:
+                if attempt == 9:
+                    raise
+                time.sleep(1)
+
     def gate_shell_ok(self):
         return pwd.getpwnam(conftest.GATE_USER).pw_shell == str(
             self.bindir / "gate-shell")
@@ -658,10 +682,10 @@ def summarize(runs, stacks):
     """Medians over reps of every headline figure, per stack."""
     out = {}
     for k in stacks:
-        thr = [r for r in runs[k]["throughput"]
-               if r.get("complete") and not r.get("warnings")]
-        lat = [r for r in runs[k]["echo"]
-               if not r.get("error") and not r.get("warnings")]
+        thr = [r for r in runs[k]["throughput"] if r.get("complete")
+               and not r.get("warnings") and not r.get("disturbed")]
+        lat = [r for r in runs[k]["echo"] if not r.get("error")
+               and not r.get("warnings") and not r.get("disturbed")]
         allr = thr + lat
         names = sorted({n for r in allr for n in r["middle"]})
         mem = {n: {"hwm_kib": max(r["middle"][n]["hwm_kib"] for r in allr
@@ -901,7 +925,7 @@ def main():
         else:
             made_utmp = ensure_utmp()
 
-    wait_idle(args.wait)
+    wait_idle(args.wait, accounts=True)
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
@@ -915,20 +939,33 @@ def main():
                 "target_port": rig.target.port, "root": str(rig.root),
                 "load1_start": os.getloadavg()[0]}
         runs = {k: {"throughput": [], "echo": []} for k in stacks}
+        watch = Watch()
+        watch.start()
+
+        def quietly(fn):
+            """fn() in a quiet moment; again (3 tries) if another test run
+            started meanwhile, and then marked "disturbed"."""
+            for attempt in range(3):
+                wait_idle(args.wait, accounts=False)
+                rig.reclaim()
+                watch.seen.clear()
+                r = fn()
+                if rig.tlog_file.exists():
+                    r["recording_bytes"] = rig.tlog_file.stat().st_size
+                    rig.tlog_file.unlink()
+                if not watch.seen:
+                    return r
+                print(f"disturbed by another test run ({watch.seen[0]}): "
+                      "measuring again", file=sys.stderr, flush=True)
+            r["disturbed"] = watch.seen[0]
+            return r
+
         for rep in range(args.reps):
             order = stacks[rep % len(stacks):] + stacks[:rep % len(stacks)]
             for k in order:
-                if k == "gate" and not rig.gate_shell_ok():
-                    print("warning: the gate account's shell is not ours "
-                          "any more", file=sys.stderr)
-                t = throughput(rig, k, args.timeout)
-                if rig.tlog_file.exists():
-                    t["recording_bytes"] = rig.tlog_file.stat().st_size
-                    rig.tlog_file.unlink()
+                t = quietly(lambda: throughput(rig, k, args.timeout))
                 runs[k]["throughput"].append(t)
-                e = echo(rig, k, args.echo)
-                if rig.tlog_file.exists():
-                    rig.tlog_file.unlink()
+                e = quietly(lambda: echo(rig, k, args.echo))
                 runs[k]["echo"].append(e)
                 mem = ", ".join(f"{n} {m['hwm_kib']} KiB"
                                 for n, m in t["middle"].items())
@@ -943,7 +980,18 @@ def main():
         info["load1_end"] = os.getloadavg()[0]
         s = summarize(runs, stacks)
         gl = goals(s)
-        cc = cross_check(rig, args) if args.cross_check else None
+        cc = None
+        for attempt in range(3 if args.cross_check else 0):
+            wait_idle(args.wait, accounts=False)
+            rig.reclaim()
+            watch.seen.clear()
+            cc = cross_check(rig, args)
+            if not watch.seen:
+                break
+            cc["error"] = (f"disturbed by another test run ({watch.seen[0]})"
+                           + (f"; {cc['error']}" if cc.get("error") else ""))
+            print(f"cross-check {cc['error']}", file=sys.stderr, flush=True)
+        watch.stop = True
         if args.json:
             print(json.dumps({"command": command, "args": vars(args),
                               "setup": info, "skipped": skipped,
@@ -960,12 +1008,13 @@ def main():
         for k, v in gl.items():
             print(f"- {k}: {v['value']} (goal {v['goal']}): "
                   f"{'met' if v['met'] else 'NOT met'}")
-        problems = [(k, ph, i, r.get("error"), r.get("warnings"),
-                     r.get("killed_with"), r.get("tail"))
+        problems = [(k, ph, i, r.get("error"), r.get("warnings") or
+                     r.get("disturbed"), r.get("killed_with"), r.get("tail"))
                     for k in stacks for ph in ("throughput", "echo")
                     for i, r in enumerate(runs[k][ph])
                     if r.get("error") or r.get("warnings")
-                    or r.get("killed_with") or r.get("extra_bytes")]
+                    or r.get("killed_with") or r.get("extra_bytes")
+                    or r.get("disturbed")]
         if problems:
             print("\n## Runs with problems or extra bytes")
             for p in problems:
@@ -983,13 +1032,14 @@ def main():
             made_utmp.unlink()
 
 
-def others_running():
-    """What else uses the shared test accounts or runs pytest now: such a
-    run would re-point the gate account at its own gate-shell (usermod
-    fails while the account has processes) and share the two CPUs."""
+def others_running(accounts=False):
+    """Other test runs live now: pytest or meson test (and with accounts,
+    any process of the shared test accounts, ours being gone). Such a run
+    re-points the gate account at its own gate-shell (usermod fails while
+    the account has processes) and shares the two CPUs."""
     uids = set()
     for n in (conftest.GATE_USER, conftest.AUTH_USER, conftest.TARGET_USER,
-              HOP_USER):
+              HOP_USER) if accounts else ():
         try:
             uids.add(pwd.getpwnam(n).pw_uid)
         except KeyError:
@@ -1009,10 +1059,25 @@ def others_running():
     return out
 
 
-def wait_idle(timeout):
+class Watch(threading.Thread):
+    """Notes, once a second, any other test run that shows up."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.seen, self.stop = [], False
+
+    def run(self):
+        while not self.stop:
+            busy = others_running()
+            if busy:
+                self.seen.append(busy[0])
+            time.sleep(1)
+
+
+def wait_idle(timeout, accounts):
     """Wait (up to timeout s) until no other test run is live."""
     end, said = time.monotonic() + timeout, False
-    while (busy := others_running()):
+    while (busy := others_running(accounts)):
         if time.monotonic() > end:
             print(f"warning: still running, measuring anyway: {busy[:3]}",
                   file=sys.stderr, flush=True)
