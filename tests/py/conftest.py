@@ -334,6 +334,27 @@ def enroll(gate, user, pub, *opts, admin=False):
     return int(re.search(r"key id (\d+)", r.stdout).group(1))
 
 
+def start_sshd(config, log, port):
+    """A checked sshd -D on config, logging to log (appended)."""
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    r = run([SSHD, "-t", "-f", config])
+    assert r.returncode == 0, r.stderr
+    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
+                            stdout=subprocess.DEVNULL,
+                            stderr=open(log, "a"))
+    wait_port(port, proc)
+    return proc
+
+
+def stop_process(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Sshd:
     """A private OpenSSH sshd on loopback, wired with the shipped snippet."""
 
@@ -366,14 +387,8 @@ class Sshd:
             "AcceptEnv LANG LC_*\n"
             "Subsystem sftp internal-sftp\n"
             f"Include {self.dir / 'sshgate.conf'}\n" + extra)
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-        r = run([SSHD, "-t", "-f", self.config])
-        assert r.returncode == 0, r.stderr
         self.log = self.dir / "sshd.log"
-        self.proc = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(self.config)],
-            stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
-        wait_port(self.port, self.proc)
+        self.proc = start_sshd(self.config, self.log, self.port)
 
     def ssh_argv(self, key, *args, user=GATE_USER, opts=()):
         return ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes",
@@ -389,12 +404,7 @@ class Sshd:
                    input=input, timeout=timeout)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture
@@ -453,23 +463,11 @@ class Target:
              self.hostkey], check=True)
 
     def start(self):
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-        r = run([SSHD, "-t", "-f", self.config])
-        assert r.returncode == 0, r.stderr
-        self.proc = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(self.config)],
-            stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
-        wait_port(self.port, self.proc)
+        self.proc = start_sshd(self.config, self.log, self.port)
 
     def stop(self):
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
 
 
