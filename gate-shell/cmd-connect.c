@@ -8,6 +8,7 @@
  * built from database values and started. Every decision goes to syslog.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,9 @@ cmd_connect(struct gsh *g, int argc, char *argv[], int json)
 	    h.name, h.address, h.port, x.id, tty ? "terminal" : "no terminal",
 	    x.command[0] ? ", command " : "", x.command);
 
+	/* A session lasts hours without a query: keep it small meanwhile. */
+	store_release_memory(g->st);
+	malloc_trim(0);
 	po = (struct proxy_opts){ .tty = tty,
 	    .max_time = g->cfg->max_session_time, .session_id = x.id };
 	if (proxy_run(&e, &po, &res) == -1) {

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -33,14 +34,18 @@
 struct proxy {
 	const struct proxy_opts *o;
 	struct spawn_child child;
-	struct relay relay;
 	sigset_t oldmask;
 	int sigfd;
 	int flags[3];		/* fd 0-2 status flags before we set O_NONBLOCK */
 	int status;		/* ssh's wait status */
 	int reaped;
-	char tail[TAIL_SIZE];	/* the end of ssh's stderr, a ring */
 	size_t tail_len, tail_pos;
+	char tail[TAIL_SIZE];	/* the end of ssh's stderr, a ring */
+	/*
+	 * Last, and never cleared as a whole: its buffers are 256 KiB that
+	 * only become resident as far as data actually fills them.
+	 */
+	struct relay relay;
 };
 
 static const int handled[] = {
@@ -248,7 +253,8 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 	size_t i;
 	int fl, ev;
 
-	memset(&p, 0, sizeof(p));
+	memset(&p, 0, offsetof(struct proxy, relay));
+	p.relay.nchan = 0;
 	memset(res, 0, sizeof(*res));
 	p.o = o;
 	p.sigfd = -1;

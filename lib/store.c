@@ -380,6 +380,12 @@ store_open(const char *path, int flags, int timeout_ms)
 }
 
 void
+store_release_memory(struct store *st)
+{
+	sqlite3_db_release_memory(st->db);
+}
+
+void
 store_close(struct store *st)
 {
 	if (st == NULL)

@@ -96,6 +96,8 @@ struct access_row {
  */
 struct store *store_open(const char *path, int flags, int timeout_ms);
 void store_close(struct store *st);
+/* Give back the page cache: before a long stretch without queries. */
+void store_release_memory(struct store *st);
 /* Abort any statement still running after deadline (CLOCK_MONOTONIC ns). */
 void store_set_deadline(struct store *st, long long deadline_ns);
 /* The schema version found in the file (after any upgrade). */
