@@ -3,7 +3,7 @@
 
     tests/bench/connect.py --build build [--mib 64] [--echo 300] [--reps 3]
                            [--stacks direct,twohop,gate,script,tlog]
-                           [--json] [--cross-check] [--keep]
+                           [--json] [--cross-check] [--wait S]
 
 Run as root from the source tree on Debian 12, on an optimised build. It
 sets up, on loopback, what the integration suite's make_bastion fixture
@@ -38,15 +38,23 @@ Measured, each stack once per rep, reps interleaved with a rotated order:
               gate-shell (found by its live sessions row) and its egress
               ssh; for twohop, the middle ssh; and so on
 
+script writes to /dev/null, like the gate, which records nothing yet;
+tlog-rec writes its JSON log to a file (deleted after each run).
+
 Timings on a shared 2-core machine are noisy: read the ratios within one
 run. Nothing here asserts a timing; the goals of the issue are reported as
-met or not met. --cross-check also runs /work/shared/bench/run_stacks.py
-(stacks A,N,NS,C plus the gate) against this gate, then stops its sshd.
+met or not met. The test accounts are the integration suite's, so every
+run waits (up to --wait s) while another pytest or meson test is live,
+takes the accounts back if such a run re-pointed them, and measures again
+a run that another one overlapped. --cross-check also runs
+/work/shared/bench/run_stacks.py (stacks A,N,NS,C plus the gate as G)
+against this gate, then stops its sshd. SSHGATE_KEEP=1 keeps the files.
 """
 import argparse
 import base64
 import fcntl
 import grp
+import hashlib
 import json
 import math
 import os
@@ -855,6 +863,17 @@ def cross_check(rig, args):
 
 # ------------------------------------------------------------ main
 
+def provenance(binary):
+    """Which gate-shell this is: the source commit and the binary's hash."""
+    head = conftest.run(["git", "-C", SRC, "rev-parse", "--short",
+                         "HEAD"]).stdout.strip() or "?"
+    if conftest.run(["git", "-C", SRC, "status", "--porcelain", "--",
+                     "gate-shell", "lib", "meson.build"]).stdout.strip():
+        head += " with uncommitted C changes"
+    digest = hashlib.sha256(Path(binary).read_bytes()).hexdigest()[:16]
+    return f"git {head}, gate-shell sha256 {digest}"
+
+
 def tlog_available():
     """None when tlog-rec can run (installing it if missing), else why not."""
     if not shutil.which("tlog-rec"):
@@ -937,7 +956,10 @@ def main():
         rig.setup(Path(args.build).resolve(), args.mib)
         info = {"gate_sshd_port": rig.sshd.port,
                 "target_port": rig.target.port, "root": str(rig.root),
-                "load1_start": os.getloadavg()[0]}
+                "load1_start": os.getloadavg()[0],
+                "measured": provenance(rig.bindir / "gate-shell")}
+        if not args.json:
+            print(f"measured: {info['measured']}", flush=True)
         runs = {k: {"throughput": [], "echo": []} for k in stacks}
         watch = Watch()
         watch.start()
