@@ -1,6 +1,8 @@
 /*
  * proxy: the session itself. The egress ssh runs in a terminal gate-shell
  * owns (or on pipes, without one), and one relay loop moves the bytes.
+ * With a terminal, ssh reads the user's keys from it and writes what the
+ * target sends to a pipe (see spawn.h for why).
  *
  * Signals arrive through a signalfd, so the loop handles them between
  * reads and writes like any other input: SIGWINCH copies the user's
@@ -295,18 +297,22 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 	p.relay.sigfd = p.sigfd;
 	p.relay.tap = tap;
 	p.relay.tap_arg = &p;
+	/* Channels 0 (input), 1 (output), 2 (ssh's stderr), as tap() knows. */
 	if (o->tty) {
 		relay_add(&p.relay, 0, p.child.master, CHAN_IN_HUP);
-		relay_add(&p.relay, p.child.master, 1,
-		    CHAN_REQUIRED | CHAN_OUT_HUP);
 	} else {
 		relay_add(&p.relay, 0, p.child.in, CHAN_CLOSE_OUT);
 		/* The relay closes it when the user's stdin ends. */
 		p.child.in = -1;
-		relay_add(&p.relay, p.child.out, 1,
-		    CHAN_REQUIRED | CHAN_OUT_HUP);
 	}
+	relay_add(&p.relay, p.child.out, 1, CHAN_REQUIRED | CHAN_OUT_HUP);
 	relay_add(&p.relay, p.child.err, 2, CHAN_REQUIRED);
+	/*
+	 * ssh writes its output to the pipe, but anything written to its
+	 * terminal (/dev/tty) must reach the user too.
+	 */
+	if (o->tty)
+		relay_add(&p.relay, p.child.master, 1, CHAN_OUT_HUP);
 
 	start = relay_now();
 	if (o->max_time > 0) {
@@ -375,7 +381,8 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 		wait_exit(&p, GRACE_MS);
 	}
 	res->bytes_in = p.relay.chan[0].bytes;
-	res->bytes_out = p.relay.chan[1].bytes + p.relay.chan[2].bytes;
+	res->bytes_out = p.relay.chan[1].bytes + p.relay.chan[2].bytes +
+	    (o->tty ? p.relay.chan[3].bytes : 0);
 	cleanup(&p);
 	if (ended) {
 		res->reason = ended;

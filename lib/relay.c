@@ -1,7 +1,10 @@
 /*
  * relay: one poll loop, fixed buffers. Every fd is non-blocking; a
  * channel with pending bytes waits for POLLOUT instead of spinning, and
- * reads only when its buffer is empty, so each byte is copied once.
+ * reads only when its buffer is empty, so each byte is copied once. A
+ * chunk just read is written at once, and while the output keeps up a
+ * few more chunks follow before the next poll(); only what the output
+ * refuses waits for POLLOUT.
  */
 #include <errno.h>
 #include <poll.h>
@@ -54,29 +57,52 @@ chan_finish(struct relay_chan *c)
 	}
 }
 
+static int chan_write(struct relay_chan *c);
+
+/*
+ * How many chunks one channel may move per poll() round: enough to skip
+ * most polls while data streams (a pty gives 4 KiB per read), few enough
+ * that the other direction is never kept waiting long.
+ */
+#define BURST	8
+
 /* Returns 1 when the user side hung up, else 0. */
 static int
 chan_read(struct relay *r, struct relay_chan *c)
 {
-	ssize_t n = read(c->in, c->buf, sizeof(c->buf));
+	ssize_t n;
+	int burst, hup;
 
-	if (n > 0) {
+	for (burst = 0; burst < BURST; burst++) {
+		n = read(c->in, c->buf, sizeof(c->buf));
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			return 0;
+		if (n <= 0) {
+			/* 0, or EIO from a pty master with no slave left. */
+			c->eof = 1;
+			chan_finish(c);
+			return (c->flags & CHAN_IN_HUP) != 0;
+		}
 		c->off = 0;
 		c->len = (size_t)n;
 		c->bytes += (unsigned long long)n;
 		if (r->tap)
 			r->tap(r->tap_arg, (int)(c - r->chan), c->buf,
 			    (size_t)n);
-		if (c->broken)
+		if (c->broken) {
 			c->len = 0;
-		return 0;
+			continue;
+		}
+		/*
+		 * The output is usually ready: write now rather than after
+		 * another poll(); read again only once all of it went out.
+		 */
+		if (c->out < 0)
+			return 0;
+		if ((hup = chan_write(c)) != 0 || c->len > 0)
+			return hup;
 	}
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	/* 0, or EIO from a pty master whose slave side is all closed. */
-	c->eof = 1;
-	chan_finish(c);
-	return (c->flags & CHAN_IN_HUP) != 0;
+	return 0;
 }
 
 static int

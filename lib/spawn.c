@@ -66,12 +66,13 @@ child(const char *path, char *const argv[], char *const envp[], int slave,
 	if (setsid() == -1)
 		goto fail;
 	if (slave >= 0) {
-		if (ioctl(slave, TIOCSCTTY, 0) == -1 ||
-		    dup2(slave, 0) == -1 || dup2(slave, 1) == -1)
+		if (ioctl(slave, TIOCSCTTY, 0) == -1 || dup2(slave, 0) == -1)
 			goto fail;
-	} else if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1) {
+	} else if (dup2(in[0], 0) == -1) {
 		goto fail;
 	}
+	if (dup2(out[1], 1) == -1)
+		goto fail;
 	if (dup2(err[1], 2) == -1)
 		goto fail;
 	/* The status pipe is close-on-exec: keep it past the sweep. */
@@ -106,10 +107,11 @@ spawn_run(const char *path, char *const argv[], char *const envp[],
 		if (fcntl(master, F_SETFD, FD_CLOEXEC) == -1 ||
 		    fcntl(slave, F_SETFD, FD_CLOEXEC) == -1)
 			goto fail_errno;
-	} else if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1) {
+	} else if (pipe2(in, O_CLOEXEC) == -1) {
 		goto fail_errno;
 	}
-	if (pipe2(err, O_CLOEXEC) == -1 || pipe2(st, O_CLOEXEC) == -1)
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
+	    pipe2(st, O_CLOEXEC) == -1)
 		goto fail_errno;
 	/* Keep the status pipe off fds 0-2 so the child's dup2()s spare it. */
 	if (st[1] < 3) {

@@ -19,16 +19,20 @@ struct spawn_child {
 	pid_t pid;
 	int master;	/* the terminal's master side, or -1 without one */
 	int in;		/* write end of the child's stdin pipe, or -1 */
-	int out;	/* read end of the child's stdout pipe, or -1 */
+	int out;	/* read end of the child's stdout pipe */
 	int err;	/* read end of the child's stderr pipe */
 };
 
 /*
- * Run path with argv and envp. With tio non-NULL the child's stdin and
- * stdout are a new terminal with those settings and window size ws
- * (which may be NULL); otherwise they are pipes. stderr is a pipe either
- * way. Every fd the parent gets is non-blocking and close-on-exec.
- * Returns 0 and fills *c, or -1 with an error (nothing left running).
+ * Run path with argv and envp. With tio non-NULL the child's stdin is a
+ * new terminal with those settings and window size ws (which may be
+ * NULL), also its controlling terminal; otherwise stdin is a pipe.
+ * stdout and stderr are pipes either way: ssh only needs its input to be
+ * a terminal (raw mode, window size, SIGWINCH), and a pipe hands over
+ * output 64 KiB at a time where a terminal's master side gives 4 KiB,
+ * which saves the relay most of its system calls. Every fd the parent
+ * gets is non-blocking and close-on-exec. Returns 0 and fills *c, or -1
+ * with an error (nothing left running).
  */
 int spawn_run(const char *path, char *const argv[], char *const envp[],
     const struct termios *tio, const struct winsize *ws, struct spawn_child *c);
