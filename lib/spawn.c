@@ -16,6 +16,8 @@
 #include "err.h"
 #include "spawn.h"
 
+#define SPAWN_PIPE_SIZE	(1024 * 1024)
+
 static void
 close_fd(int *fd)
 {
@@ -113,6 +115,11 @@ spawn_run(const char *path, char *const argv[], char *const envp[],
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
 	    pipe2(st, O_CLOEXEC) == -1)
 		goto fail_errno;
+	/*
+	 * Room for a burst of output, so the child (ssh, non-blocking on a
+	 * pipe) seldom finds it full. Best effort: the default works too.
+	 */
+	(void)fcntl(out[1], F_SETPIPE_SZ, SPAWN_PIPE_SIZE);
 	/* Keep the status pipe off fds 0-2 so the child's dup2()s spare it. */
 	if (st[1] < 3) {
 		int fd = fcntl(st[1], F_DUPFD_CLOEXEC, 3);
