@@ -165,8 +165,13 @@ cmd_connect(struct gsh *g, int argc, char *argv[], int json)
 	snprintf(x.login, sizeof(x.login), "%s", login);
 	x.started = when_now();
 	x.pid = (int)getpid();
-	if (proc_start_time(getpid(), &x.pid_start) == -1)
-		x.pid_start = 0;
+	/* Without it the row could not be told from a dead one's: refuse. */
+	if (proc_start_time(getpid(), &x.pid_start) == -1) {
+		err_set(ERR_SYS, "cannot read this process's start time in "
+		    "/proc");
+		rc = -1;
+		goto out;
+	}
 	x.tty = tty;
 	if (e.command)
 		text_escape(x.command, sizeof(x.command), e.command,
