@@ -17,6 +17,7 @@
 #include "err.h"
 #include "name.h"
 #include "text.h"
+#include "when.h"
 
 #define INI_LINE_MAX	199	/* inih (Debian r55) keeps 200 bytes with NUL */
 
@@ -49,42 +50,18 @@ static const struct {
 
 static const char *const sections[] = { "gate", "egress", "sessions" };
 
-/*
- * A duration: "off" (0), or a number with an optional unit s, m, h or d
- * (seconds without one), between 1 second and 366 days.
- */
+/* A duration, or "off" (0). */
 static int
 parse_duration(const char *name, const char *v, long long *out)
 {
-	long long n = 0, mul = 1;
-	const char *p = v;
-
 	if (strcmp(v, "off") == 0) {
 		*out = 0;
 		return 0;
 	}
-	if (*p < '0' || *p > '9')
-		goto bad;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		n = n * 10 + (*p - '0');
-		if (n > 366LL * 86400)
-			goto bad;
-	}
-	switch (*p) {
-	case '\0': break;
-	case 's': p++; break;
-	case 'm': mul = 60; p++; break;
-	case 'h': mul = 3600; p++; break;
-	case 'd': mul = 86400; p++; break;
-	default: goto bad;
-	}
-	if (*p != '\0' || n == 0 || n * mul > 366LL * 86400)
-		goto bad;
-	*out = n * mul;
+	if (when_duration(v, 366LL * 86400, out) == -1)
+		return err_set(ERR_USAGE, "%s must be off or a duration such "
+		    "as 90s, 30m, 8h or 1d (at most 366d)", name);
 	return 0;
-bad:
-	return err_set(ERR_USAGE, "%s must be off or a duration such as 90s, "
-	    "30m, 8h or 1d (at most 366d)", name);
 }
 
 struct parse {

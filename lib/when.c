@@ -126,3 +126,38 @@ when_now(void)
 {
 	return time(NULL);
 }
+
+int
+when_duration(const char *s, long long max, long long *out)
+{
+	long long n = 0, mul = 1;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		goto bad;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (*p - '0');
+		if (n > max)
+			goto bad;
+	}
+	switch (*p) {
+	case '\0': break;
+	case 's': p++; break;
+	case 'm': mul = 60; p++; break;
+	case 'h': mul = 3600; p++; break;
+	case 'd': mul = 86400; p++; break;
+	default: goto bad;
+	}
+	if (*p != '\0' || n == 0 || n > max / mul)
+		goto bad;
+	*out = n * mul;
+	return 0;
+bad:
+	{
+		char safe[48];
+		text_escape(safe, sizeof(safe), s, strlen(s));
+		return err_set(ERR_USAGE, "bad duration '%s': use seconds or a "
+		    "number with s, m, h or d (300, 90s, 5m, 1h), 1s to %llds",
+		    safe, max);
+	}
+}

@@ -20,6 +20,12 @@ int when_parse(const char *s, time_t now, time_t *out);
 char *when_iso(time_t t, char *buf);
 /* Format t as sshd's expiry-time, YYYYMMDDHHMMSSZ, into buf (16+ bytes). */
 char *when_sshd(time_t t, char *buf);
+/*
+ * Parse a duration: a number of seconds, or a number followed by s, m, h
+ * or d ("300", "90s", "5m", "1h"), from 1 second to max. Returns 0 with
+ * *out in seconds, or -1 with an ERR_USAGE error.
+ */
+int when_duration(const char *s, long long max, long long *out);
 /* Read the clock; the one place that does, so tests can reason about it. */
 time_t when_now(void);
 
