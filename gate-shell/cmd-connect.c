@@ -202,7 +202,10 @@ cmd_connect(struct gsh *g, int argc, char *argv[], int json)
 	store_release_memory(g->st);
 	malloc_trim(0);
 	po = (struct proxy_opts){ .tty = tty,
-	    .max_time = g->cfg->max_session_time, .session_id = x.id };
+	    .max_time = g->cfg->max_session_time, .session_id = x.id,
+	    .idle_timeout = g->cfg->idle_timeout,
+	    .idle_warn = g->cfg->idle_warn,
+	    .idle_input_only = g->cfg->idle_input_only };
 	if (proxy_run(&e, &po, &res) == -1) {
 		store_session_end(g->st, x.id, "error", -1, 0, 0, err_msg());
 		log_err("session %lld: %s", x.id, err_msg());

@@ -81,11 +81,14 @@ struct proxy_opts {
 	int tty;			/* relay through a terminal of our own */
 	int max_time;			/* seconds, 0: no limit */
 	long long session_id;
+	int idle_timeout;		/* seconds, 0: no idle watcher */
+	int idle_warn;			/* seconds before it; 0: no warning */
+	int idle_input_only;
 };
 
 struct proxy_result {
 	int status;			/* gate-shell's exit status */
-	const char *reason;		/* exit error killed ttl lost */
+	const char *reason;		/* exit error killed ttl idle lost */
 	char message[256];		/* for the row and the user, or "" */
 	unsigned long long bytes_in, bytes_out;
 };

@@ -19,11 +19,15 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <syslog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "egress.h"
+#include "idle.h"
+#include "log.h"
 #include "err.h"
 #include "gate-shell.h"
 #include "spawn.h"
@@ -43,6 +47,8 @@ struct proxy {
 	int reaped;
 	size_t tail_len, tail_pos;
 	char tail[TAIL_SIZE];	/* the end of ssh's stderr, a ring */
+	struct idle_counters *idle;	/* shared with the watcher, or NULL */
+	pid_t watcher;
 	/*
 	 * Last, and never cleared as a whole: its buffers are 256 KiB that
 	 * only become resident as far as data actually fills them.
@@ -51,15 +57,29 @@ struct proxy {
 };
 
 static const int handled[] = {
-	SIGCHLD, SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT
+	SIGCHLD, SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT,
+	SIGUSR1,	/* the idle watcher: end the session, reason idle */
+	SIGUSR2,	/* the idle watcher: warn the user */
 };
 
-/* Keep the last bytes ssh wrote to stderr (channel 2). */
+/*
+ * Sees every chunk: counts activity for the idle watcher (one relaxed
+ * store, nothing else on the data path) and keeps the last bytes ssh
+ * wrote to stderr (channel 2).
+ */
 static void
 tap(void *arg, int chan, const char *buf, size_t n)
 {
 	struct proxy *p = arg;
 
+	if (p->idle) {
+		if (chan == 0)
+			__atomic_store_n(&p->idle->in, p->idle->in + n,
+			    __ATOMIC_RELAXED);
+		else
+			__atomic_store_n(&p->idle->out, p->idle->out + n,
+			    __ATOMIC_RELAXED);
+	}
 	if (chan != 2)
 		return;
 	for (; n > 0; n--, buf++) {
@@ -118,6 +138,24 @@ explain(const struct proxy *p, struct proxy_result *res)
 			res->reason = "error";
 			return;
 		}
+}
+
+static void duration(char *buf, size_t size, int s);
+static void notice(const struct proxy *p, const char *msg);
+static void stop_watcher(struct proxy *p);
+
+static void
+idle_notice(const struct proxy *p)
+{
+	char msg[160], a[16], b[16];
+	int warn = p->o->idle_warn < p->o->idle_timeout ? p->o->idle_warn :
+	    p->o->idle_timeout / 2;
+
+	duration(a, sizeof(a), p->o->idle_timeout - warn);
+	duration(b, sizeof(b), warn);
+	snprintf(msg, sizeof(msg), "idle for %s; closing in %s unless you %s",
+	    a, b, p->o->idle_input_only ? "type" : "type or output moves");
+	notice(p, msg);
 }
 
 static void
@@ -203,6 +241,7 @@ cleanup(struct proxy *p)
 
 	if (p->child.pid > 0)
 		hangup(p);
+	stop_watcher(p);
 	spawn_close(&p->child);
 	/* The stdin pipe, if the relay did not close it at EOF. */
 	if (!p->o->tty && p->relay.nchan > 0 && p->relay.chan[0].out >= 0)
@@ -227,6 +266,71 @@ cleanup(struct proxy *p)
 	}
 	sigprocmask(SIG_SETMASK, &p->oldmask, NULL);
 	signal(SIGPIPE, SIG_DFL);
+}
+
+/*
+ * Fork the idle watcher (lib/idle). It shares only the counters page:
+ * it leaves the session, drops every fd (it must not hold the user's
+ * terminal or pipes open), and asks us to warn (SIGUSR2) or to end the
+ * session (SIGUSR1); if we do not, it ends our session itself.
+ */
+static int
+start_watcher(struct proxy *p)
+{
+	struct idle_watch w = { 0 };
+	char what[64];
+	sigset_t none;
+	pid_t pid, parent = getpid();
+	int fd;
+
+	if ((p->idle = idle_counters_new()) == NULL)
+		return -1;
+	snprintf(what, sizeof(what), "session %lld", p->o->session_id);
+	w.o.timeout = p->o->idle_timeout;
+	w.o.warn = p->o->idle_warn < p->o->idle_timeout ? p->o->idle_warn :
+	    p->o->idle_timeout / 2;
+	w.o.input_only = p->o->idle_input_only;
+	w.o.grace = 5;
+	w.shared = p->idle;
+	w.target = parent;
+	w.first_signal = SIGUSR1;
+	w.what = what;
+	if ((pid = fork()) == -1)
+		return err_set(ERR_SYS, "fork: %s", strerror(errno));
+	if (pid > 0) {
+		p->watcher = pid;
+		return 0;
+	}
+	closelog();
+	close_range(0, ~0U, 0);
+	if ((fd = open("/dev/null", O_RDWR)) == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	setsid();
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	log_init("gate-shell", 0);
+	if (idle_run(&w) == -1)
+		log_err("%s: idle watcher: %s", what, err_msg());
+	_exit(0);
+}
+
+static void
+stop_watcher(struct proxy *p)
+{
+	if (p->watcher > 0) {
+		kill(p->watcher, SIGKILL);
+		while (waitpid(p->watcher, NULL, 0) == -1 && errno == EINTR)
+			;
+		p->watcher = 0;
+	}
+	idle_counters_free(p->idle);
+	p->idle = NULL;
 }
 
 static void
@@ -314,6 +418,8 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 	if (o->tty)
 		relay_add(&p.relay, p.child.master, 1, CHAN_OUT_HUP);
 
+	if (o->idle_timeout > 0 && start_watcher(&p) == -1)
+		goto fail;
 	start = relay_now();
 	if (o->max_time > 0) {
 		end_at = start + (long long)o->max_time * 1000000000LL;
@@ -363,6 +469,16 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 				break;
 			case SIGHUP:
 				ended = "lost";
+				break;
+			case SIGUSR2:
+				idle_notice(&p);
+				break;
+			case SIGUSR1:
+				ended = "idle";
+				duration(d, sizeof(d), o->idle_timeout);
+				snprintf(res->message, sizeof(res->message),
+				    "session ended: idle for %s (idle_timeout)",
+				    d);
 				break;
 			default:	/* SIGTERM, SIGINT, SIGQUIT */
 				ended = "killed";

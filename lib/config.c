@@ -25,7 +25,7 @@ enum {
 	K_ACCOUNT, K_AUTH_ACCOUNT, K_STATE_DIR, K_DATABASE, K_RECORDINGS,
 	K_RUNTIME, K_EGRESS_KEY, K_KNOWN_HOSTS, K_GATE_SHELL, K_DB_TIMEOUT,
 	K_VERIFY_AUTH, K_SSH, K_CONNECT_TIMEOUT, K_MAX_SESSIONS, K_MAX_TIME,
-	K_COUNT
+	K_IDLE_TIMEOUT, K_IDLE_WARN, K_IDLE_INPUT_ONLY, K_COUNT
 };
 
 static const struct {
@@ -46,6 +46,9 @@ static const struct {
 	[K_CONNECT_TIMEOUT] = { "egress", "connect_timeout" },
 	[K_MAX_SESSIONS] = { "sessions", "max_sessions_per_user" },
 	[K_MAX_TIME] = { "sessions", "max_session_time" },
+	[K_IDLE_TIMEOUT] = { "sessions", "idle_timeout" },
+	[K_IDLE_WARN] = { "sessions", "idle_warn" },
+	[K_IDLE_INPUT_ONLY] = { "sessions", "idle_input_only" },
 };
 
 static const char *const sections[] = { "gate", "egress", "sessions" };
@@ -130,11 +133,13 @@ handler(void *user, const char *section, const char *name, const char *value)
 		c->db_timeout_ms = (int)v;
 		break;
 	case K_VERIFY_AUTH:
-		if (strcmp(value, "yes") == 0)
-			c->verify_auth_info = 1;
-		else if (strcmp(value, "no") == 0)
-			c->verify_auth_info = 0;
-		else {
+	case K_IDLE_INPUT_ONLY:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+			if (k == K_VERIFY_AUTH)
+				c->verify_auth_info = value[0] == 'y';
+			else
+				c->idle_input_only = value[0] == 'y';
+		} else {
 			snprintf(ps->why, sizeof(ps->why), "%s must be yes or "
 			    "no, not '%s'", sname, sval);
 			goto fail;
@@ -153,11 +158,18 @@ handler(void *user, const char *section, const char *name, const char *value)
 			c->connect_timeout = (int)v;
 		break;
 	case K_MAX_TIME:
+	case K_IDLE_TIMEOUT:
+	case K_IDLE_WARN:
 		if (parse_duration(name, value, &v) == -1) {
 			snprintf(ps->why, sizeof(ps->why), "%s", err_msg());
 			goto fail;
 		}
-		c->max_session_time = (int)v;
+		if (k == K_MAX_TIME)
+			c->max_session_time = (int)v;
+		else if (k == K_IDLE_TIMEOUT)
+			c->idle_timeout = (int)v;
+		else
+			c->idle_warn = (int)v;
 		break;
 	default: {
 		char *dst = k == K_STATE_DIR ? c->state_dir :
@@ -339,6 +351,9 @@ config_defaults(const char *path)
 	c->connect_timeout = 10;
 	c->max_sessions_per_user = 3;
 	c->max_session_time = 0;
+	c->idle_timeout = 0;
+	c->idle_warn = 60;
+	c->idle_input_only = 0;
 	return c;
 }
 

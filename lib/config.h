@@ -34,6 +34,9 @@ struct config {
 	int connect_timeout;		/* [egress] seconds */
 	int max_sessions_per_user;	/* [sessions] 0: no limit */
 	int max_session_time;		/* [sessions] seconds, 0: off */
+	int idle_timeout;		/* [sessions] seconds, 0: off */
+	int idle_warn;			/* [sessions] seconds before, 0: none */
+	int idle_input_only;		/* [sessions] output is not activity */
 };
 
 /*

@@ -172,3 +172,86 @@ def test_missing_command_is_127():
     p.expect(pexpect.EOF)
     p.close()
     assert p.exitstatus == 127
+
+
+# --- inside gate-shell: the same watcher, counting the relay's bytes ---
+
+from test_connect import ended, live_session, shell_ready  # noqa: E402
+from test_connect import spawn as gate_spawn  # noqa: E402
+
+IDLE_INI = "[sessions]\nidle_timeout = 4s\nidle_warn = 2s\n"
+
+
+def test_gate_session_idle_warned_then_ended(make_bastion, syslog):
+    b = make_bastion(IDLE_INI)
+    p = gate_spawn(b, "connect", "web1")
+    shell_ready(p)
+    row = live_session(b)
+    start = time.monotonic()
+    p.expect(r"\[sshgate\] idle for 2s; closing in 2s unless you type")
+    p.expect("session ended: idle for 4s")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert 3 <= time.monotonic() - start <= 10
+    assert p.exitstatus == 1
+    row = ended(b, row["id"])
+    assert row["end_reason"] == "idle"
+    assert syslog.wait_for(rf"session {row['id']}: idle for 4s \(timeout 4s\)")
+
+
+def test_gate_session_output_or_typing_keeps_it(make_bastion):
+    b = make_bastion(IDLE_INI)
+    p = gate_spawn(b, "connect", "web1")
+    shell_ready(p)
+    p.sendline("for i in 1 2 3 4 5 6 7 8; do echo tick; sleep 1; done; "
+               "echo ticks-$((1+1))-done")
+    p.expect("ticks-2-done", timeout=20)
+    # And typing after the warning cancels it.
+    p.expect(r"idle for 2s; closing")
+    for _ in range(6):
+        p.send("x")
+        time.sleep(0.5)
+    p.send("\x15")          # erase the line
+    shell_ready(p)
+    p.sendline("exit 0")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
+
+
+def test_gate_session_input_only(make_bastion):
+    b = make_bastion(IDLE_INI + "idle_input_only = yes\n")
+    p = gate_spawn(b, "connect", "web1")
+    shell_ready(p)
+    row = live_session(b)
+    p.sendline("while :; do echo tick; sleep 1; done")
+    p.expect("session ended: idle", timeout=20)
+    p.expect(pexpect.EOF)
+    assert ended(b, row["id"])["end_reason"] == "idle"
+
+
+def test_gate_transfer_longer_than_the_timeout_is_not_idle(make_bastion):
+    """THREATS row 25: a slow, steady non-PTY transfer is activity."""
+    b = make_bastion(IDLE_INI)
+    r = b.ssh("connect web1 -- sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do "
+              "echo chunk; sleep 1; done'", timeout=60)
+    assert (r.returncode, r.stdout.count("chunk")) == (0, 10), r.stderr
+    assert b.sessions()[-1]["end_reason"] == "exit"
+
+
+def test_gate_watcher_goes_with_the_session(make_bastion):
+    b = make_bastion(IDLE_INI.replace("4s", "60s"))
+    p = gate_spawn(b, "connect", "web1")
+    shell_ready(p)
+    row = live_session(b)
+    kids = [c for c in Path("/proc").iterdir() if c.name.isdigit()
+            and os.path.exists(c / "stat") and
+            (c / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            == str(row["pid"])]
+    assert len(kids) == 2        # the egress ssh and the watcher
+    os.kill(row["pid"], signal.SIGKILL)
+    p.expect(pexpect.EOF)
+    deadline = time.monotonic() + 5
+    while any(k.exists() for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(k.exists() for k in kids)
