@@ -43,8 +43,25 @@ main(void)
 		CHECK(c->connect_timeout == 10);
 		CHECK(c->max_sessions_per_user == 3);
 		CHECK(c->max_session_time == 0);
+		CHECK(c->idle_timeout == 0);
+		CHECK(c->idle_warn == 60);
+		CHECK(c->idle_input_only == 0);
 	}
 	config_free(c);
+
+	c = config_parse("t.ini", "[sessions]\nidle_timeout = 15m\n"
+	    "idle_warn = off\nidle_input_only = yes\n");
+	CHECK(c != NULL);
+	if (c) {
+		CHECK(c->idle_timeout == 900);
+		CHECK(c->idle_warn == 0);
+		CHECK(c->idle_input_only == 1);
+	}
+	config_free(c);
+	refused("[sessions]\nidle_timeout = soon\n", "t.ini:2: idle_timeout "
+	    "must be off or a duration");
+	refused("[sessions]\nidle_input_only = 1\n", "t.ini:2: "
+	    "idle_input_only must be yes or no");
 
 	c = config_parse("t.ini", "[egress]\nssh = /opt/ssh/bin/ssh\n"
 	    "connect_timeout = 3\n[sessions]\nmax_sessions_per_user = 0\n"
