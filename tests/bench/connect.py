@@ -2,7 +2,8 @@
 """Benchmark: one session through the gate, against its peers.
 
     tests/bench/connect.py --build build [--mib 64] [--echo 300] [--reps 3]
-                           [--stacks direct,twohop,gate,script,tlog]
+                           [--stacks direct,direct-idle,twohop,gate,
+                                     gate-idle,script,tlog]
                            [--json] [--cross-check] [--wait S]
 
 Run as root from the source tree on Debian 12, on an optimised build. It
@@ -19,6 +20,8 @@ terminal drives ssh, and runs the same far-end command on the same target:
   gate     ssh -tt gate@gatehost connect web1 -- CMD
   script   twohop, the middle running script -qfc "ssh -tt target CMD"
   tlog     twohop, the middle running tlog-rec ... -- ssh -tt target CMD
+  direct-idle  idle-watch -t 1h -- ssh -tt target CMD   (direct, watched)
+  gate-idle    gate, with [sessions] idle_timeout = 1h in gate.ini
 
 Why two hops is the reference: a gate ends the user's ssh connection and
 starts a second one toward the target, so it can never beat two plain ssh
@@ -26,6 +29,22 @@ hops through the same sshd; what it adds on top of "twohop" is its own cost
 (gate-shell's PTY and relay loop). "script" and "tlog" are what a gate built
 from existing recorders would cost; "direct" is what the user would get
 without any middle host.
+
+The two -idle stacks measure the idle watcher, whose issue asks that
+"watching must cost the session nothing measurable on its data path".
+direct-idle wraps the user's ssh in idle-watch (a copy of the build's, in
+the bench's bindir): its watcher stat()s the user's terminal once a second
+on the user's side, where it is reported as "idle-watch (user side)" and
+kept out of the middle host's totals. gate-idle rewrites gate.ini (read at
+each session start) with idle_timeout = 1h in its one [sessions] section
+before each of its runs, and puts the plain file back before each gate
+run; every gate session then forks a watcher (a gate-shell child, reported
+as "gate-shell watcher" and counted on the middle host; its VmHWM includes
+pages it shares with gate-shell from the fork, hence its Pss too) and the
+relay bumps two shared counters per chunk. The summary's "Idle watching"
+table compares gate-idle with gate and direct-idle with direct, and says
+whether each difference is within the spread of the reps. Each pair runs
+next to each other, their order swapped every other rep.
 
 Measured, each stack once per rep, reps interleaved with a rotated order:
   throughput  the target cats a MIB MiB base64 file; MiB/s at the user's PTY
@@ -80,7 +99,13 @@ sys.path.insert(0, str(SRC / "tests/py"))
 import conftest  # noqa: E402  (the integration suite's classes and helpers)
 
 HOP_USER = "sgb-hop"
-STACKS = ("direct", "twohop", "gate", "script", "tlog")
+STACKS = ("direct", "direct-idle", "twohop", "gate", "gate-idle", "script",
+          "tlog")
+IDLE_PAIRS = (("gate-idle", "gate"), ("direct-idle", "direct"))
+IDLE_TIMEOUT = "1h"
+GATE_STACKS = ("gate", "gate-idle")
+USER_WATCHER = "idle-watch (user side)"
+GATE_WATCHER = "gate-shell watcher"
 READY = b"BENCH_READY"
 SLACK = 64      # bytes a layer may add at the end (a recorder's last CRLF)
 SHARED = Path("/work/shared/bench")
@@ -113,6 +138,16 @@ def proc_cpu(pid):
         return None
 
 
+def proc_sched_ms(pid):
+    """Time on a CPU, ms, from schedstat (ns; finer than the 10 ms ticks
+    of utime+stime, which a process waking once a second never fills)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e6
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def descendants(root):
     """Pids of every process under root (not root itself)."""
     parent = {}
@@ -134,29 +169,41 @@ def descendants(root):
 
 class Middle:
     """Peak memory and CPU of the middle host's processes of one session:
-    every process of the middle account except sshd's own."""
+    every process of the middle account except sshd's own. A gate-shell
+    whose parent is a gate-shell is its idle watcher ("gate-shell
+    watcher"). With watcher_exe, also every process running that binary,
+    whoever owns it: idle-watch's watcher on the user's side."""
 
-    def __init__(self, uid):
+    def __init__(self, uid, watcher_exe=None):
         self.uid = uid
-        self.procs = {}     # pid -> {name, exe, hwm, anon, file, cpu}
+        self.watcher_exe = watcher_exe
+        self.procs = {}     # pid -> {name, exe, ppid, hwm, anon, file, cpu}
 
     def discover(self):
-        if self.uid is None:
+        if self.uid is None and self.watcher_exe is None:
             return
         for d in os.listdir("/proc"):
             if not d.isdigit() or int(d) in self.procs:
                 continue
             try:
-                if os.stat(f"/proc/{d}").st_uid != self.uid:
-                    continue
+                owner = os.stat(f"/proc/{d}").st_uid
                 exe = os.readlink(f"/proc/{d}/exe")
             except OSError:
                 continue
+            user_side = self.watcher_exe is not None and \
+                exe == str(self.watcher_exe)
+            if owner != self.uid and not user_side:
+                continue
             st = proc_status(d)
             if st and st.get("Name") != "sshd":
-                self.procs[int(d)] = {"name": st["Name"], "exe": exe,
-                                      "hwm": 0, "anon": 0, "file": 0,
-                                      "cpu": 0.0}
+                self.procs[int(d)] = {
+                    "name": USER_WATCHER if user_side else st["Name"],
+                    "exe": exe, "ppid": st.get("PPid"), "hwm": 0, "anon": 0,
+                    "file": 0, "cpu": 0.0, "sched_ms": 0.0, "ctxt": 0}
+        for p in self.procs.values():
+            if p["name"] == "gate-shell" and self.procs.get(
+                    p["ppid"], {}).get("name") == "gate-shell":
+                p["name"] = GATE_WATCHER
         self.sample()
 
     def sample(self):
@@ -168,6 +215,9 @@ class Middle:
             p["anon"] = max(p["anon"], st.get("RssAnon", 0))
             p["file"] = max(p["file"], st.get("RssFile", 0))
             p["cpu"] = max(p["cpu"], cpu)
+            p["sched_ms"] = max(p["sched_ms"], proc_sched_ms(pid) or 0.0)
+            p["ctxt"] = max(p["ctxt"], st.get("voluntary_ctxt_switches", 0)
+                            + st.get("nonvoluntary_ctxt_switches", 0))
 
     def pid_of(self, name):
         return [pid for pid, p in self.procs.items() if p["name"] == name]
@@ -180,11 +230,14 @@ class Middle:
         for p in self.procs.values():
             r = out.setdefault(p["name"], {"hwm_kib": 0, "anon_kib": 0,
                                            "file_kib": 0, "cpu_s": 0.0,
+                                           "sched_ms": 0.0, "ctxt": 0,
                                            "procs": 0})
             r["hwm_kib"] += p["hwm"]
             r["anon_kib"] += p["anon"]
             r["file_kib"] += p["file"]
             r["cpu_s"] = round(r["cpu_s"] + p["cpu"], 3)
+            r["sched_ms"] = round(r["sched_ms"] + p["sched_ms"], 3)
+            r["ctxt"] += p["ctxt"]
             r["procs"] += 1
         return out
 
@@ -301,6 +354,15 @@ class Rig:
                 raise SystemExit(f"{build / rel} is missing: build first")
             shutil.copy2(build / rel, self.bindir / name)
             os.chmod(self.bindir / name, 0o755)
+        # idle-watch for direct-idle, unless conftest copied it already.
+        self.idle_watch = self.bindir / "idle-watch"
+        if "idle-watch" not in conftest.PROGRAMS:
+            src = build / "idle-watch/idle-watch"
+            if src.exists():
+                shutil.copy2(src, self.idle_watch)
+                os.chmod(self.idle_watch, 0o755)
+        if not self.idle_watch.exists():
+            self.idle_watch = None
 
         # Accounts, as the fixtures make them (remembering what they were).
         for name in (conftest.GATE_USER, conftest.AUTH_USER,
@@ -351,6 +413,8 @@ class Rig:
             self.root / "gate", self.bindir, self.accounts,
             extra="[sessions]\nmax_sessions_per_user = 0\n")
         self.gate.ctl("init")
+        self.ini_plain = self.gate.config.read_text()
+        self.ini_idle = with_idle_timeout(self.ini_plain, IDLE_TIMEOUT)
         self.target = conftest.Target(self.gate, self.accounts)
         self.gate.ctl("host", "add", "web1", "127.0.0.1", "--port",
                       str(self.target.port), "--login", conftest.TARGET_USER,
@@ -384,6 +448,16 @@ class Rig:
         self.tlog_file = self.hop_home / "tlog.json"
         self.check_logins()
 
+    def gate_ini(self, idle):
+        """gate.ini as the gate stack has it, or with idle_timeout for
+        gate-idle: written whole (a file read at each session start is
+        never seen half-written), root's, 0644."""
+        tmp = self.gate.config.with_name("gate.ini.bench")
+        tmp.write_text(self.ini_idle if idle else self.ini_plain)
+        os.chown(tmp, 0, 0)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, self.gate.config)
+
     def ssh(self, *args):
         return ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes",
                 "-o", "StrictHostKeyChecking=no",
@@ -401,9 +475,15 @@ class Rig:
                        f"{HOP_USER}@127.0.0.1")
         if stack == "direct":
             return self.ssh("-i", str(self.key), *tgt)
+        if stack == "direct-idle":
+            if self.idle_watch is None:
+                raise SystemExit("idle-watch/idle-watch is missing from the "
+                                 "build: build first")
+            return [str(self.idle_watch), "-t", IDLE_TIMEOUT, "--",
+                    *self.argv("direct", cmd)]
         if stack == "twohop":
             return hop + [shlex.join(inner)]
-        if stack == "gate":
+        if stack in GATE_STACKS:
             return self.ssh("-i", str(self.key), "-tt", "-p",
                             str(self.sshd.port),
                             f"{conftest.GATE_USER}@127.0.0.1",
@@ -419,18 +499,25 @@ class Rig:
                                       *inner])]
         raise ValueError(stack)
 
-    def middle_uid(self, stack):
-        return {"direct": None, "gate": self.gate_pw.pw_uid}.get(
-            stack, self.hop_pw.pw_uid)
+    def middle(self, stack):
+        """The Middle that accounts for stack's processes."""
+        uid = {"direct": None, "direct-idle": None, "gate": self.gate_pw.pw_uid,
+               "gate-idle": self.gate_pw.pw_uid}.get(stack, self.hop_pw.pw_uid)
+        return Middle(uid, self.idle_watch if stack == "direct-idle"
+                      else None)
 
     def check_logins(self):
-        """Each route answers once before anything is timed."""
-        for stack in ("direct", "twohop", "gate"):
+        """Each route answers once before anything is timed (gate-idle:
+        the gate takes the idle_timeout line)."""
+        for stack in ("direct", "twohop", "gate", "gate-idle"):
+            if stack in GATE_STACKS:
+                self.gate_ini(stack == "gate-idle")
             r = conftest.run(self.argv(stack, ["echo", "login-ok"]),
                              stdin=subprocess.DEVNULL, timeout=30)
             if "login-ok" not in r.stdout:
                 raise SystemExit(f"{stack}: login check failed: "
                                  f"rc={r.returncode} {r.stdout} {r.stderr}")
+        self.gate_ini(False)
 
     def reclaim(self):
         """Take the shared accounts back if another test run re-pointed
@@ -490,6 +577,28 @@ class Rig:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+def with_idle_timeout(ini, value):
+    """ini with idle_timeout = value in its one [sessions] section (added
+    at its end when there is none): a second section or key would be a
+    configuration error."""
+    lines = ini.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    heads = [i for i, ln in enumerate(lines) if ln.strip() == "[sessions]"]
+    if len(heads) > 1 or any(ln.split("=")[0].strip() == "idle_timeout"
+                             for ln in lines):
+        raise SystemExit(f"gate.ini: cannot add idle_timeout to:\n{ini}")
+    if not heads:
+        return "".join(lines) + f"[sessions]\nidle_timeout = {value}\n"
+    j = heads[0] + 1
+    while j < len(lines) and not lines[j].lstrip().startswith("["):
+        j += 1
+    while j > heads[0] + 1 and not lines[j - 1].strip():
+        j -= 1          # before the blank lines that end the section
+    lines.insert(j, f"idle_timeout = {value}\n")
+    return "".join(lines)
+
+
 def make_payload(path, mib):
     """mib MiB of base64 text in 76-column lines, ending in a newline;
     returns the bytes the user's PTY should see (the far end's terminal
@@ -517,8 +626,16 @@ def gate_row_pid(rig):
 
 def check_middle(rig, stack, mid, res):
     """For the gate: gate-shell is the one in its live sessions row, and it
-    is our copy of the binary."""
-    if stack != "gate":
+    is our copy of the binary. The -idle stacks have exactly one watcher,
+    and the others none."""
+    watchers = mid.pid_of(GATE_WATCHER) + mid.pid_of(USER_WATCHER)
+    want = 1 if stack.endswith("-idle") else 0
+    if watchers or want:
+        res["watcher_pids"] = watchers
+    if len(watchers) != want:
+        res.setdefault("warnings", []).append(
+            f"{len(watchers)} idle watchers {watchers}, expected {want}")
+    if stack not in GATE_STACKS:
         return
     gs = mid.pid_of("gate-shell")
     try:
@@ -537,6 +654,26 @@ def check_middle(rig, stack, mid, res):
             "changed the gate account's shell?)")
 
 
+def session_row(rig, stack, res):
+    """The gate's row of this session once it ended: how and with what."""
+    if stack not in GATE_STACKS or not isinstance(
+            res.get("sessions_row_pid"), int):
+        return
+    try:
+        rows = [r for r in rig.bastion.sessions()
+                if r["pid"] == res["sessions_row_pid"]]
+    except sqlite3.Error as e:
+        res.setdefault("warnings", []).append(f"sessions row: {e}")
+        return
+    if rows:
+        r = rows[-1]
+        res["end_reason"] = r["end_reason"]
+        res["session_bytes"] = [r["bytes_in"], r["bytes_out"]]
+        if r["end_reason"] in (None, "idle", "error", "killed"):
+            res.setdefault("warnings", []).append(
+                f"session {r['id']} ended: {r['end_reason']}")
+
+
 def settle(mid, timeout=10.0):
     """Wait for the middle processes to go; seconds waited, None if not."""
     t = time.monotonic()
@@ -548,7 +685,7 @@ def settle(mid, timeout=10.0):
 
 
 def throughput(rig, stack, timeout):
-    mid = Middle(rig.middle_uid(stack))
+    mid = rig.middle(stack)
     cmd = ["cat", str(rig.payload)]
     res = {}
     t0 = time.monotonic()
@@ -585,6 +722,7 @@ def throughput(rig, stack, timeout):
     t_eof = time.monotonic()
     status, killed = finish(pid, fd, grace=0 if err else 10)
     gone = settle(mid)
+    session_row(rig, stack, res)
     res.update({
         "bytes": n, "expect_bytes": rig.expect,
         "complete": rig.expect <= n <= rig.expect + SLACK,
@@ -605,7 +743,7 @@ def throughput(rig, stack, timeout):
 
 
 def echo(rig, stack, count, warmup=20):
-    mid = Middle(rig.middle_uid(stack))
+    mid = rig.middle(stack)
     t0 = time.monotonic()
     pid, fd = spawn(rig.argv(stack, ["sh", str(rig.lat_sh)]))
     buf, res = b"", {}
@@ -657,6 +795,8 @@ def echo(rig, stack, count, warmup=20):
     for p in mid.pid_of("gate-shell"):
         res["gate_shell_smaps_kib"] = smaps_by_file(p)
         res["gate_shell_rollup_kib"] = smaps_rollup(p)
+    for p in mid.pid_of(GATE_WATCHER) + mid.pid_of(USER_WATCHER):
+        res["watcher_rollup_kib"] = smaps_rollup(p)
     t_end = time.monotonic()
     if not err:
         os.write(fd, b"\x03")     # isig at the far end: cat dies, all close
@@ -672,6 +812,7 @@ def echo(rig, stack, count, warmup=20):
                 "stray_bytes": stray, "close_ms": close_ms,
                 "middle_gone_s": settle(mid), "exit": status,
                 "middle": mid.report()})
+    session_row(rig, stack, res)
     if killed:
         res["killed_with"] = killed
     if err:
@@ -703,13 +844,23 @@ def summarize(runs, stacks):
                    "file_kib": max(r["middle"][n]["file_kib"] for r in allr
                                    if n in r["middle"]),
                    "cpu_s_per_run": med([r["middle"][n]["cpu_s"]
-                                         for r in thr if n in r["middle"]])}
+                                         for r in thr if n in r["middle"]]),
+                   "sched_ms_per_run": med([r["middle"][n].get("sched_ms")
+                                            for r in thr
+                                            if n in r["middle"]]),
+                   "ctxt_per_run": med([r["middle"][n].get("ctxt")
+                                        for r in thr if n in r["middle"]])}
                for n in names}
+        # The middle host's totals; idle-watch's watcher is on the user's.
+        mid = {n: m for n, m in mem.items() if n != USER_WATCHER}
+        rollups = [r["watcher_rollup_kib"] for r in lat
+                   if r.get("watcher_rollup_kib")]
         out[k] = {
             "ok_runs": f"{len(thr)}/{len(runs[k]['throughput'])} "
                        f"{len(lat)}/{len(runs[k]['echo'])}",
             "mib_s": med([r["mib_s"] for r in thr]),
             "mib_s_all": [r.get("mib_s") for r in runs[k]["throughput"]],
+            "mib_s_ok": [r["mib_s"] for r in thr if r["mib_s"]],
             "setup_s": med([r["setup_s"] for r in thr]),
             "extra_bytes": sorted({r.get("extra_bytes") for r in
                                    runs[k]["throughput"]} - {None}),
@@ -718,12 +869,69 @@ def summarize(runs, stacks):
             "echo_p99_us": med([r["p99_us"] for r in lat]),
             "echo_median_us_all": [r.get("median_us")
                                    for r in runs[k]["echo"]],
+            "echo_median_us_ok": [r["median_us"] for r in lat
+                                  if r["median_us"] is not None],
             "middle": mem,
-            "middle_hwm_kib": sum(m["hwm_kib"] for m in mem.values())
-            if mem else None,
+            "middle_hwm_kib": sum(m["hwm_kib"] for m in mid.values())
+            if mid else None,
             "middle_cpu_s": sum(m["cpu_s_per_run"] or 0
-                                for m in mem.values()) if mem else None,
+                                for m in mid.values()) if mid else None,
+            "watcher_rollup_kib": {
+                f: max(r[f] or 0 for r in rollups)
+                for f in ("rss", "pss", "private")} if rollups else None,
         }
+    return out
+
+
+def idle_compare(s, runs):
+    """Each -idle stack against its base: medians, ratios, and whether the
+    difference of the medians is within run-to-run noise. Noise: the
+    spread (max - min) of the reps of either stack, the larger; and the
+    per-rep differences (idle minus base, same rep, run next to each
+    other) must not all have the same sign (5 of 5 alike would happen by
+    chance 1 time in 16)."""
+    out = {}
+    for idle, base in IDLE_PAIRS:
+        if idle not in s or base not in s:
+            continue
+        cmp = {}
+        for m, ph, field, ok in (
+                ("mib_s", "throughput", "mib_s", "mib_s_ok"),
+                ("echo_median_us", "echo", "median_us",
+                 "echo_median_us_ok"),
+                ("echo_p99_us", "echo", "p99_us", None)):
+            a, b = s[idle][m], s[base][m]
+            if a is None or b is None:
+                continue
+            c = {"idle": a, "base": b, "ratio": round(a / b, 3) if b else None,
+                 "diff": round(a - b, 2)}
+            if ok:
+                spread = max((max(v) - min(v)) if v else 0
+                             for v in (s[idle][ok], s[base][ok]))
+                pairs = [ri[field] - rb[field] for ri, rb in
+                         zip(runs[idle][ph], runs[base][ph])
+                         if ri.get(field) is not None
+                         and rb.get(field) is not None
+                         and not ri.get("error") and not rb.get("error")]
+                up = sum(d > 0 for d in pairs)
+                down = sum(d < 0 for d in pairs)
+                one_sided = len(pairs) >= 3 and (up == len(pairs)
+                                                 or down == len(pairs))
+                c.update({"spread": round(spread, 2), "paired_up": up,
+                          "paired_down": down,
+                          "within_noise": abs(a - b) <= spread
+                          and not one_sided})
+            cmp[m] = c
+        cpu_i, cpu_b = s[idle]["middle_cpu_s"], s[base]["middle_cpu_s"]
+        cmp["middle_cpu_s"] = {"idle": cpu_i, "base": cpu_b}
+        w = s[idle]["middle"].get(GATE_WATCHER) or \
+            s[idle]["middle"].get(USER_WATCHER)
+        if w:
+            cmp["watcher"] = {"hwm_kib": w["hwm_kib"],
+                              "sched_ms_per_run": w["sched_ms_per_run"],
+                              "ctxt_per_run": w["ctxt_per_run"],
+                              "rollup_kib": s[idle]["watcher_rollup_kib"]}
+        out[f"{idle}/{base}"] = cmp
     return out
 
 
@@ -735,7 +943,58 @@ def fmt(x, d=0):
     return "-" if x is None else f"{x:,.{d}f}"
 
 
-def tables(s, runs, args):
+def idle_table(ic):
+    """The "Idle watching" section: each -idle stack against its base."""
+    if not ic:
+        return []
+    lines = ["", "## Idle watching (idle_timeout / idle-watch -t "
+             f"{IDLE_TIMEOUT}): each -idle stack against its base, medians "
+             "of reps",
+             "| pair | MiB/s | MiB/s ratio | echo median us | echo ratio "
+             "| added echo us | added p99 us | middle CPU s/run "
+             "| watcher VmHWM / Pss / private KiB | watcher CPU ms, "
+             "wake-ups per throughput run |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for pair, c in ic.items():
+        t, e, p = c.get("mib_s", {}), c.get("echo_median_us", {}), \
+            c.get("echo_p99_us", {})
+        cpu = c["middle_cpu_s"]
+        w = c.get("watcher")
+        ru = (w or {}).get("rollup_kib") or {}
+        lines.append(
+            f"| {pair} | {fmt(t.get('idle'), 1)} / {fmt(t.get('base'), 1)} "
+            f"| {fmt(t.get('ratio'), 3)} "
+            f"| {fmt(e.get('idle'))} / {fmt(e.get('base'))} "
+            f"| {fmt(e.get('ratio'), 3)} | {fmt(e.get('diff'), 1)} "
+            f"| {fmt(p.get('diff'), 1)} "
+            f"| {fmt(cpu['idle'], 2)} / {fmt(cpu['base'], 2)} "
+            + (f"| {fmt(w['hwm_kib'])} / {fmt(ru.get('pss'))} / "
+               f"{fmt(ru.get('private'))} "
+               f"| {fmt(w['sched_ms_per_run'], 2)}, "
+               f"{fmt(w['ctxt_per_run'])} |" if w else "| - | - |"))
+    parts, bad = [], []
+    for pair, c in ic.items():
+        for m, unit, d in (("mib_s", "MiB/s", 1), ("echo_median_us", "us",
+                                                     0)):
+            x = c.get(m)
+            if not x or "within_noise" not in x:
+                continue
+            what = f"{pair} {'throughput' if m == 'mib_s' else 'echo'}"
+            parts.append(f"{what} {x['diff']:+.{d}f} {unit} (spread "
+                         f"{x['spread']:.{d}f}, per rep {x['paired_up']}+/"
+                         f"{x['paired_down']}-)")
+            if not x["within_noise"]:
+                bad.append(what)
+    if parts:
+        lines += ["", "Noise: " + "; ".join(parts) + " -> " + (
+            "all within run-to-run noise (each difference of medians "
+            "smaller than the spread of the reps, and not the same sign "
+            "in every rep)" if not bad else
+            "NOT within run-to-run noise: " + ", ".join(bad))]
+    return lines
+
+
+def tables(s, runs, args, ic=None):
     st = list(s)
     ref = s.get("twohop", {})
     g = s.get("gate", {})
@@ -794,12 +1053,13 @@ def tables(s, runs, args):
                   "| echo p99 ratio | middle VmHWM ratio |",
                   "|---|---|---|---|---|"]
         for k in st:
-            if k != "gate":
+            if k not in GATE_STACKS:
                 lines.append(
                     f"| {k} | {ratio(g['mib_s'], s[k]['mib_s'])} "
                     f"| {ratio(g['echo_median_us'], s[k]['echo_median_us'])} "
                     f"| {ratio(g['echo_p99_us'], s[k]['echo_p99_us'])} "
                     f"| {ratio(g['middle_hwm_kib'], s[k]['middle_hwm_kib'])} |")
+    lines += idle_table(ic)
     return "\n".join(lines)
 
 
@@ -863,15 +1123,21 @@ def cross_check(rig, args):
 
 # ------------------------------------------------------------ main
 
-def provenance(binary):
-    """Which gate-shell this is: the source commit and the binary's hash."""
+def provenance(binary, idle_watch=None):
+    """Which gate-shell (and idle-watch) this is: the source commit and the
+    binaries' hashes."""
     head = conftest.run(["git", "-C", SRC, "rev-parse", "--short",
                          "HEAD"]).stdout.strip() or "?"
     if conftest.run(["git", "-C", SRC, "status", "--porcelain", "--",
-                     "gate-shell", "lib", "meson.build"]).stdout.strip():
+                     "gate-shell", "idle-watch", "lib",
+                     "meson.build"]).stdout.strip():
         head += " with uncommitted C changes"
-    digest = hashlib.sha256(Path(binary).read_bytes()).hexdigest()[:16]
-    return f"git {head}, gate-shell sha256 {digest}"
+    out = f"git {head}, gate-shell sha256 " + hashlib.sha256(
+        Path(binary).read_bytes()).hexdigest()[:16]
+    if idle_watch:
+        out += ", idle-watch sha256 " + hashlib.sha256(
+            Path(idle_watch).read_bytes()).hexdigest()[:16]
+    return out
 
 
 def tlog_available():
@@ -957,7 +1223,11 @@ def main():
         info = {"gate_sshd_port": rig.sshd.port,
                 "target_port": rig.target.port, "root": str(rig.root),
                 "load1_start": os.getloadavg()[0],
-                "measured": provenance(rig.bindir / "gate-shell")}
+                "measured": provenance(rig.bindir / "gate-shell",
+                                       rig.idle_watch)}
+        if "direct-idle" in stacks and rig.idle_watch is None:
+            raise SystemExit(f"{args.build}/idle-watch/idle-watch is "
+                             "missing: build first")
         if not args.json:
             print(f"measured: {info['measured']}", flush=True)
         runs = {k: {"throughput": [], "echo": []} for k in stacks}
@@ -982,16 +1252,29 @@ def main():
             r["disturbed"] = watch.seen[0]
             return r
 
+        def measure(k, fn):
+            """fn() with gate.ini as stack k has it."""
+            if k in GATE_STACKS:
+                rig.gate_ini(k == "gate-idle")
+            return fn()
+
         for rep in range(args.reps):
             order = stacks[rep % len(stacks):] + stacks[:rep % len(stacks)]
+            if rep % 2:     # each -idle stack and its base: the other way
+                for a, b in IDLE_PAIRS:
+                    if a in order and b in order:
+                        i, j = order.index(a), order.index(b)
+                        order[i], order[j] = b, a
             for k in order:
-                t = quietly(lambda: throughput(rig, k, args.timeout))
+                t = quietly(lambda: measure(k, lambda: throughput(
+                    rig, k, args.timeout)))
                 runs[k]["throughput"].append(t)
-                e = quietly(lambda: echo(rig, k, args.echo))
+                e = quietly(lambda: measure(k, lambda: echo(
+                    rig, k, args.echo)))
                 runs[k]["echo"].append(e)
                 mem = ", ".join(f"{n} {m['hwm_kib']} KiB"
                                 for n, m in t["middle"].items())
-                print(f"rep {rep} {k:7s} {fmt(t.get('mib_s'), 1):>7s} MiB/s "
+                print(f"rep {rep} {k:11s} {fmt(t.get('mib_s'), 1):>7s} MiB/s "
                       f"(set-up {t.get('setup_s')} s, close "
                       f"{t.get('close_ms')} ms) echo "
                       f"{e.get('median_us')}/{e.get('p99_us')} us "
@@ -1000,8 +1283,10 @@ def main():
                       file=sys.stderr, flush=True)
                 time.sleep(0.3)
         info["load1_end"] = os.getloadavg()[0]
+        rig.gate_ini(False)
         s = summarize(runs, stacks)
         gl = goals(s)
+        ic = idle_compare(s, runs)
         cc = None
         for attempt in range(3 if args.cross_check else 0):
             wait_idle(args.wait, accounts=False)
@@ -1017,13 +1302,14 @@ def main():
         if args.json:
             print(json.dumps({"command": command, "args": vars(args),
                               "setup": info, "skipped": skipped,
-                              "summary": s, "goals": gl, "runs": runs,
+                              "summary": s, "goals": gl,
+                              "idle_watching": ic, "runs": runs,
                               "cross_check": cc}))
             return
         print(f"gate sshd 127.0.0.1:{rig.sshd.port}, target "
               f"127.0.0.1:{rig.target.port}, load {info['load1_start']:.2f} "
               f"-> {info['load1_end']:.2f}; {args.reps} reps\n")
-        print(tables(s, runs, args))
+        print(tables(s, runs, args, ic))
         for k, why in skipped.items():
             print(f"\n{k}: skipped: {why}")
         print("\n## Goals (gate against twohop)")

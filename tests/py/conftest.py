@@ -40,6 +40,7 @@ PROGRAMS = {
     "authkeys-cmd": "authkeys-cmd/authkeys-cmd",
     "gate-shell": "gate-shell/gate-shell",
     "gatectl": "gatectl/gatectl",
+    "idle-watch": "idle-watch/idle-watch",
 }
 
 
