@@ -43,5 +43,20 @@ main(void)
 
 	CHECK_STR(when_iso(1795392000 + 36005, buf), "2026-11-23T10:00:05Z");
 	CHECK_STR(when_sshd(1795392000 + 36005, sshd), "20261123100005Z");
+	{
+		static const struct { const char *s; long long v; } ok[] = {
+			{ "300", 300 }, { "90s", 90 }, { "5m", 300 },
+			{ "1h", 3600 }, { "2d", 172800 }, { "7d", 604800 } };
+		static const char *const bad[] = { "", "0", "0s", "-5", "5x",
+		    "5 m", "m", "8d", "99999999999999999999", "1h1", " 5" };
+		long long d;
+		size_t i;
+
+		for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+			CHECK(when_duration(ok[i].s, 7 * 86400, &d) == 0 &&
+			    d == ok[i].v);
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			CHECK(when_duration(bad[i], 7 * 86400, &d) == -1);
+	}
 	return TEST_DONE();
 }
