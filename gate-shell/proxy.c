@@ -140,9 +140,30 @@ explain(const struct proxy *p, struct proxy_result *res)
 		}
 }
 
-static void duration(char *buf, size_t size, int s);
-static void notice(const struct proxy *p, const char *msg);
-static void stop_watcher(struct proxy *p);
+static void
+duration(char *buf, size_t size, int s)
+{
+	if (s % 3600 == 0)
+		snprintf(buf, size, "%dh", s / 3600);
+	else if (s % 60 == 0)
+		snprintf(buf, size, "%dm", s / 60);
+	else
+		snprintf(buf, size, "%ds", s);
+}
+
+/* Tell the user something while the relay owns the terminal. */
+static void
+notice(const struct proxy *p, const char *msg)
+{
+	char line[256];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s[sshgate] %s%s",
+	    p->o->tty ? "\r\n" : "", msg, p->o->tty ? "\r\n" : "\n");
+	if (n > 0)
+		(void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n :
+		    sizeof(line) - 1);
+}
 
 static void
 idle_notice(const struct proxy *p)
@@ -219,55 +240,6 @@ hangup(struct proxy *p)
 	}
 }
 
-/* Tell the user something while the relay owns the terminal. */
-static void
-notice(const struct proxy *p, const char *msg)
-{
-	char line[256];
-	int n;
-
-	n = snprintf(line, sizeof(line), "%s[sshgate] %s%s",
-	    p->o->tty ? "\r\n" : "", msg, p->o->tty ? "\r\n" : "\n");
-	if (n > 0)
-		(void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n :
-		    sizeof(line) - 1);
-}
-
-static void
-cleanup(struct proxy *p)
-{
-	struct signalfd_siginfo si;
-	int i;
-
-	if (p->child.pid > 0)
-		hangup(p);
-	stop_watcher(p);
-	spawn_close(&p->child);
-	/* The stdin pipe, if the relay did not close it at EOF. */
-	if (!p->o->tty && p->relay.nchan > 0 && p->relay.chan[0].out >= 0)
-		close(p->relay.chan[0].out);
-	for (i = 0; i < 3; i++)
-		if (p->flags[i] != -1)
-			fcntl(i, F_SETFL, p->flags[i]);
-	tty_restore();
-	/*
-	 * The session is over and gate-shell is about to record it and end.
-	 * A second SIGTERM or the SIGHUP of a departing client must not kill
-	 * it before the row is written: consume what is pending and ignore
-	 * the rest.
-	 */
-	for (i = 0; i < (int)(sizeof(handled) / sizeof(handled[0])); i++)
-		if (handled[i] != SIGCHLD && handled[i] != SIGWINCH)
-			signal(handled[i], SIG_IGN);
-	if (p->sigfd >= 0) {
-		while (read(p->sigfd, &si, sizeof(si)) == sizeof(si))
-			;
-		close(p->sigfd);
-	}
-	sigprocmask(SIG_SETMASK, &p->oldmask, NULL);
-	signal(SIGPIPE, SIG_DFL);
-}
-
 /*
  * Fork the idle watcher (lib/idle). It shares only the counters page:
  * it leaves the session, drops every fd (it must not hold the user's
@@ -334,14 +306,38 @@ stop_watcher(struct proxy *p)
 }
 
 static void
-duration(char *buf, size_t size, int s)
+cleanup(struct proxy *p)
 {
-	if (s % 3600 == 0)
-		snprintf(buf, size, "%dh", s / 3600);
-	else if (s % 60 == 0)
-		snprintf(buf, size, "%dm", s / 60);
-	else
-		snprintf(buf, size, "%ds", s);
+	struct signalfd_siginfo si;
+	int i;
+
+	if (p->child.pid > 0)
+		hangup(p);
+	stop_watcher(p);
+	spawn_close(&p->child);
+	/* The stdin pipe, if the relay did not close it at EOF. */
+	if (!p->o->tty && p->relay.nchan > 0 && p->relay.chan[0].out >= 0)
+		close(p->relay.chan[0].out);
+	for (i = 0; i < 3; i++)
+		if (p->flags[i] != -1)
+			fcntl(i, F_SETFL, p->flags[i]);
+	tty_restore();
+	/*
+	 * The session is over and gate-shell is about to record it and end.
+	 * A second SIGTERM or the SIGHUP of a departing client must not kill
+	 * it before the row is written: consume what is pending and ignore
+	 * the rest.
+	 */
+	for (i = 0; i < (int)(sizeof(handled) / sizeof(handled[0])); i++)
+		if (handled[i] != SIGCHLD && handled[i] != SIGWINCH)
+			signal(handled[i], SIG_IGN);
+	if (p->sigfd >= 0) {
+		while (read(p->sigfd, &si, sizeof(si)) == sizeof(si))
+			;
+		close(p->sigfd);
+	}
+	sigprocmask(SIG_SETMASK, &p->oldmask, NULL);
+	signal(SIGPIPE, SIG_DFL);
 }
 
 int
