@@ -223,7 +223,18 @@ class Middle:
         return [pid for pid, p in self.procs.items() if p["name"] == name]
 
     def alive(self):
-        return [pid for pid in self.procs if os.path.exists(f"/proc/{pid}")]
+        """The processes that still run. A zombie has ended: idle-watch's
+        watcher is an orphan, and some inits (this VM's PID 1 among them)
+        reap orphans a second or two late."""
+        out = []
+        for pid in self.procs:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        out.append(pid)
+            except (OSError, IndexError):
+                pass
+        return out
 
     def report(self):
         out = {}
