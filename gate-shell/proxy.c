@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -267,14 +268,29 @@ start_watcher(struct proxy *p)
 	w.target = parent;
 	w.first_signal = SIGUSR1;
 	w.what = what;
-	if ((pid = fork()) == -1)
-		return err_set(ERR_SYS, "fork: %s", strerror(errno));
+	/* Taken here, while we surely are who the watcher will watch. */
+	if ((w.pidfd = (int)syscall(SYS_pidfd_open, parent, 0)) == -1 &&
+	    errno != ENOSYS)
+		return err_set(ERR_SYS, "pidfd_open: %s", strerror(errno));
+	if ((pid = fork()) == -1) {
+		err_set(ERR_SYS, "fork: %s", strerror(errno));
+		if (w.pidfd >= 0)
+			close(w.pidfd);
+		return -1;
+	}
 	if (pid > 0) {
+		if (w.pidfd >= 0)
+			close(w.pidfd);
 		p->watcher = pid;
 		return 0;
 	}
+	/* Nothing of the session stays open in the watcher: only the pidfd. */
 	closelog();
-	close_range(0, ~0U, 0);
+	if (w.pidfd >= 0 && w.pidfd < 3)
+		w.pidfd = fcntl(w.pidfd, F_DUPFD_CLOEXEC, 3);
+	if (w.pidfd > 0)
+		close_range(0, (unsigned)w.pidfd - 1, 0);
+	close_range(w.pidfd >= 0 ? (unsigned)w.pidfd + 1 : 0, ~0U, 0);
 	if ((fd = open("/dev/null", O_RDWR)) == 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);

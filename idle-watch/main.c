@@ -63,13 +63,22 @@ duration(const char *what, const char *s, int *out)
 
 /* The watcher: a grandchild, in a session of its own. Never returns. */
 static void
-watcher(const struct idle_watch *w, int pidfd)
+watcher(struct idle_watch *w)
 {
 	int fd;
 
-	(void)pidfd;	/* held open: it keeps the target's identity */
 	setsid();
-	/* Do not keep the terminal (or the frontend's pipes) open. */
+	/* Keep the pidfd off 0-2, which are about to become /dev/null. */
+	if (w->pidfd >= 0 && w->pidfd < 3)
+		w->pidfd = fcntl(w->pidfd, F_DUPFD_CLOEXEC, 3);
+	/*
+	 * Keep nothing of the session or of the frontend open (its terminal,
+	 * its pipes, its sockets): only the pidfd, which pins the target.
+	 */
+	closelog();
+	if (w->pidfd > 3)
+		close_range(3, (unsigned)w->pidfd - 1, 0);
+	close_range(w->pidfd >= 3 ? (unsigned)w->pidfd + 1 : 3, ~0U, 0);
 	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
 		dup2(fd, 0);
 		dup2(fd, 1);
@@ -78,6 +87,7 @@ watcher(const struct idle_watch *w, int pidfd)
 			close(fd);
 	}
 	signal(SIGHUP, SIG_IGN);
+	log_init("idle-watch", 0);
 	if (idle_run(w) == -1)
 		log_err("%s", err_msg());
 	_exit(0);
@@ -95,12 +105,13 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	struct idle_watch w = { .o = { .timeout = 900, .warn = 60,
-	    .grace = 5 }, .warn_fd = -1, .first_signal = SIGHUP };
+	    .grace = 5 }, .warn_fd = -1, .first_signal = SIGHUP,
+	    .pidfd = -1 };
 	const char *tty = NULL;
 	char what[160];
 	struct stat st;
 	pid_t self, child;
-	int ch, pidfd, status, warn_given = 0;
+	int ch, status, warn_given = 0;
 
 	log_init("idle-watch", 0);
 	opterr = 0;
@@ -157,7 +168,7 @@ main(int argc, char *argv[])
 	w.what = what;
 
 	/* Taken before any fork, so it can only ever name this process. */
-	if ((pidfd = (int)syscall(SYS_pidfd_open, self, 0)) == -1 &&
+	if ((w.pidfd = (int)syscall(SYS_pidfd_open, self, 0)) == -1 &&
 	    errno != ENOSYS) {
 		fprintf(stderr, "idle-watch: pidfd_open: %s\n", strerror(errno));
 		return 1;
@@ -168,13 +179,13 @@ main(int argc, char *argv[])
 	}
 	if (child == 0) {
 		if (fork() == 0)
-			watcher(&w, pidfd);
+			watcher(&w);
 		_exit(0);
 	}
 	while (waitpid(child, &status, 0) == -1 && errno == EINTR)
 		;
-	if (pidfd >= 0)
-		close(pidfd);
+	if (w.pidfd >= 0)
+		close(w.pidfd);
 	execvp(argv[optind], argv + optind);
 	fprintf(stderr, "idle-watch: cannot run %s: %s\n", argv[optind],
 	    strerror(errno));

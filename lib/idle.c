@@ -239,7 +239,7 @@ idle_run(const struct idle_watch *w)
 	int pidfd, warned = 0, rc;
 	char a[24];
 
-	if ((pidfd = pidfd_of(w->target)) == -1) {
+	if ((pidfd = w->pidfd) < 0 && (pidfd = pidfd_of(w->target)) == -1) {
 		if (errno == ESRCH)
 			return 0;
 		if (errno != ENOSYS)

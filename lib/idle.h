@@ -39,7 +39,10 @@ struct idle_watch {
 	const char *tty;	/* watch this terminal's inode times, or */
 	struct idle_counters *shared;	/* these counters */
 	int warn_fd;		/* where the warning line goes (-1: the tty) */
-	pid_t target;		/* the session: its leader (pidfd taken) */
+	pid_t target;		/* the session: its leader */
+	int pidfd;		/* a pidfd of target taken while it surely was
+				   alive (before forking the watcher), or -1:
+				   idle_run() opens one */
 	int first_signal;	/* the signal that starts the end: SIGHUP, or
 				   one the target handles (gate-shell: SIGUSR1) */
 	const char *what;	/* for the log: "session 123" or a command */
@@ -59,6 +62,7 @@ int idle_opts_check(const struct idle_opts *o);
 /*
  * Run the watcher loop in the calling process until the target ends
  * (returns 0) or was ended for being idle (returns 1). -1 on error.
+ * Closes w->pidfd.
  * The caller is the watcher process: it should have left the target's
  * session (setsid) so the end does not reach it.
  */

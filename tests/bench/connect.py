@@ -43,8 +43,9 @@ as "gate-shell watcher" and counted on the middle host; its VmHWM includes
 pages it shares with gate-shell from the fork, hence its Pss too) and the
 relay bumps two shared counters per chunk. The summary's "Idle watching"
 table compares gate-idle with gate and direct-idle with direct, and says
-whether each difference is within the spread of the reps. Each pair runs
-next to each other, their order swapped every other rep.
+whether each difference is within the spread of the reps. STACKS puts
+each -idle stack next to its base (the rotation parts them in one rep in
+seven), and every other rep swaps the two.
 
 Measured, each stack once per rep, reps interleaved with a rotated order:
   throughput  the target cats a MIB MiB base64 file; MiB/s at the user's PTY
