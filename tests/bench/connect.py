@@ -45,7 +45,7 @@ relay bumps two shared counters per chunk. The summary's "Idle watching"
 table compares gate-idle with gate and direct-idle with direct, and says
 whether each difference is within the spread of the reps. STACKS puts
 each -idle stack next to its base (the rotation parts them in one rep in
-seven), and every other rep swaps the two.
+seven); the base runs first in even reps, the -idle stack in odd ones.
 
 Measured, each stack once per rep, reps interleaved with a rotated order:
   throughput  the target cats a MIB MiB base64 file; MiB/s at the user's PTY
@@ -1272,11 +1272,13 @@ def main():
 
         for rep in range(args.reps):
             order = stacks[rep % len(stacks):] + stacks[:rep % len(stacks)]
-            if rep % 2:     # each -idle stack and its base: the other way
-                for a, b in IDLE_PAIRS:
-                    if a in order and b in order:
-                        i, j = order.index(a), order.index(b)
-                        order[i], order[j] = b, a
+            # Each -idle stack and its base: the base first in even reps,
+            # the -idle stack in odd ones, wherever the rotation put them.
+            for idle, base in IDLE_PAIRS:
+                if idle in order and base in order:
+                    i, j = sorted((order.index(idle), order.index(base)))
+                    order[i], order[j] = (idle, base) if rep % 2 else \
+                        (base, idle)
             for k in order:
                 t = quietly(lambda: measure(k, lambda: throughput(
                     rig, k, args.timeout)))
