@@ -49,7 +49,7 @@ def wait_none(token, timeout=5.0):
     return False
 
 
-def test_idle_session_is_warned_then_ended():
+def test_idle_session_is_warned_then_ended(syslog):
     start = time.monotonic()
     p = spawn("-t", "14", "-w", "4", "--", "sleep", "1000")
     p.expect(r"\[idle-watch\] idle for 10s; closing in 4s unless you type")
@@ -59,6 +59,8 @@ def test_idle_session_is_warned_then_ended():
     p.close()
     assert p.signalstatus == signal.SIGHUP
     assert 9 <= warned <= 20 and 13 <= ended <= 24, (warned, ended)
+    assert syslog.wait_for(r"idle-watch: sleep on /dev/pts/\d+ \(pid \d+\): "
+                           r"idle for \d+s \(timeout 14s\): ending it")
 
 
 def test_output_keeps_it_alive_unless_input_only():
