@@ -91,10 +91,17 @@ tap(void *arg, int chan, const char *buf, size_t n)
 	}
 }
 
+/*
+ * Does a line of the tail start with prefix and contain needle? ssh's
+ * own messages have fixed shapes; matching whole lines (not any text)
+ * keeps a remote command's stderr from passing for them, mostly: a
+ * remote program can still print the same line, and then only its own
+ * session's row is wrong.
+ */
 static int
-tail_has(const struct proxy *p, const char *needle)
+tail_line(const struct proxy *p, const char *prefix, const char *needle)
 {
-	char flat[TAIL_SIZE + 1];
+	char flat[TAIL_SIZE + 1], *line, *nl;
 	size_t start = (p->tail_pos + TAIL_SIZE - p->tail_len) % TAIL_SIZE, i;
 
 	for (i = 0; i < p->tail_len; i++) {
@@ -102,38 +109,50 @@ tail_has(const struct proxy *p, const char *needle)
 		flat[i] = c ? c : ' ';
 	}
 	flat[i] = '\0';
-	return strstr(flat, needle) != NULL;
+	for (line = flat; line; line = nl ? nl + 1 : NULL) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		if (strncmp(line, prefix, strlen(prefix)) == 0 &&
+		    strstr(line, needle) != NULL)
+			return 1;
+	}
+	return 0;
 }
 
 /*
- * ssh exits 255 for its own failures (and when the remote command does;
- * then nothing below matches). Name the usual ones for the user.
+ * ssh exits 255 for its own failures (and when the remote command does).
+ * Name the usual ones for the user, from the lines ssh prints for them.
  */
 static void
 explain(const struct proxy *p, struct proxy_result *res)
 {
 	static const struct {
-		const char *seen, *say;
+		const char *prefix, *seen, *say;
 	} known[] = {
-		{ "REMOTE HOST IDENTIFICATION HAS CHANGED", "the target's host "
-		  "key has changed and does not match the key the gate pinned; "
-		  "connection refused (administrators: check it, then gatectl "
-		  "host pin)" },
-		{ "host key is known", "the gate has no pinned host key for this "
-		  "target; connection refused (administrators: gatectl host pin)" },
-		{ "Host key verification failed", "the target's host key could "
-		  "not be verified; connection refused" },
-		{ "Connection refused", "the target refused the connection" },
-		{ "timed out", "the target did not answer (timed out)" },
-		{ "No route to host", "the target is unreachable" },
-		{ "Could not resolve", "the target's address does not resolve" },
-		{ "Permission denied", "the target refused the gate's key "
-		  "(administrators: gatectl egress-key)" },
+		{ "@", "REMOTE HOST IDENTIFICATION HAS CHANGED", "the target's "
+		  "host key has changed and does not match the key the gate "
+		  "pinned; connection refused (administrators: check it, then "
+		  "gatectl host pin)" },
+		{ "No ", "host key is known for", "the gate has no pinned host "
+		  "key for this target; connection refused (administrators: "
+		  "gatectl host pin)" },
+		{ "Host key verification failed", "", "the target's host key "
+		  "could not be verified; connection refused" },
+		{ "ssh: connect to host ", "Connection refused", "the target "
+		  "refused the connection" },
+		{ "ssh: connect to host ", "timed out", "the target did not "
+		  "answer (timed out)" },
+		{ "ssh: connect to host ", "No route to host", "the target is "
+		  "unreachable" },
+		{ "ssh: Could not resolve hostname", "", "the target's address "
+		  "does not resolve" },
+		{ "", ": Permission denied (", "the target refused the gate's "
+		  "key (administrators: gatectl egress-key)" },
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (tail_has(p, known[i].seen)) {
+		if (tail_line(p, known[i].prefix, known[i].seen)) {
 			snprintf(res->message, sizeof(res->message), "%s",
 			    known[i].say);
 			res->reason = "error";
@@ -403,12 +422,16 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 	if (spawn_run(e->argv[0], e->argv, e->envp, o->tty ? &tio : NULL, &ws,
 	    &p.child) == -1)
 		goto fail;
-	for (i = 0; i < 3; i++) {
-		if ((fl = fcntl((int)i, F_GETFL)) == -1)
-			continue;
-		p.flags[i] = fl;
-		fcntl((int)i, F_SETFL, fl | O_NONBLOCK);
-	}
+	/*
+	 * With a terminal, fds 0-2 are one open file sharing one set of
+	 * flags: save all three before changing any, or the saved copies
+	 * would already hold O_NONBLOCK.
+	 */
+	for (i = 0; i < 3; i++)
+		p.flags[i] = fcntl((int)i, F_GETFL);
+	for (i = 0; i < 3; i++)
+		if ((fl = p.flags[i]) != -1)
+			fcntl((int)i, F_SETFL, fl | O_NONBLOCK);
 
 	p.relay.sigfd = p.sigfd;
 	p.relay.tap = tap;

@@ -18,6 +18,8 @@
  * database is upgraded in place.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -44,8 +46,57 @@ account(const char *name, const char *key, struct passwd *out)
 }
 
 /*
- * Make the gate's ed25519 egress key with ssh-keygen when it is missing
- * (never replace one: targets trust it), then fix owners and modes.
+ * Copy the file src (root's, in our private directory) to dst, which
+ * must not exist: created O_EXCL|O_NOFOLLOW, so nothing planted in the
+ * gate-owned state_dir (a symlink to /root/.ssh/authorized_keys) is ever
+ * followed or overwritten.
+ */
+static int
+install_new(const char *src, const char *dst, mode_t mode, uid_t uid,
+    gid_t gid)
+{
+	char buf[8192];
+	ssize_t n;
+	int in, out, rc = -1;
+
+	if ((in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return err_set(ERR_SYS, "open %s: %s", src, strerror(errno));
+	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode)) == -1) {
+		err_set(ERR_SYS, "create %s: %s%s", dst, strerror(errno),
+		    errno == EEXIST ? " (a file left without its pair? remove "
+		    "it and run init again)" : "");
+		close(in);
+		return -1;
+	}
+	if (fchown(out, uid, gid) == -1 || fchmod(out, mode) == -1) {
+		err_set(ERR_SYS, "chown %s: %s", dst, strerror(errno));
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			err_set(ERR_SYS, "write %s: %s", dst, strerror(errno));
+			goto out;
+		}
+	if (n == -1 || fsync(out) == -1) {
+		err_set(ERR_SYS, "copy to %s: %s", dst, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	close(in);
+	close(out);
+	if (rc == -1)
+		unlink(dst);
+	return rc;
+}
+
+/*
+ * Make the gate's ed25519 egress key when it is missing (never replace
+ * one: targets trust it), then fix owners and modes. ssh-keygen runs as
+ * root, so it writes only in a private directory of root's; the pair is
+ * then copied into state_dir (owned by the gate account) without
+ * following anything there.
  */
 static int
 egress_key(const char *path, uid_t uid, gid_t gid, int *changed)
@@ -54,10 +105,11 @@ egress_key(const char *path, uid_t uid, gid_t gid, int *changed)
 	struct spawn_child ch;
 	struct stat st;
 	char pub[PATH_MAX + 8], comment[128], host[64] = "gate", buf[512];
+	char dir[] = "/tmp/sshgate-keygen-XXXXXX", key[64], keypub[64];
 	char *argv[] = { (char *)"/usr/bin/ssh-keygen", (char *)"-q",
 	    (char *)"-t", (char *)"ed25519", (char *)"-N", (char *)"",
-	    (char *)"-C", comment, (char *)"-f", (char *)path, NULL };
-	int status;
+	    (char *)"-C", comment, (char *)"-f", key, NULL };
+	int status, rc = -1, made = 0;
 
 	snprintf(pub, sizeof(pub), "%s.pub", path);
 	if (lstat(path, &st) == -1 && errno == ENOENT) {
@@ -65,8 +117,13 @@ egress_key(const char *path, uid_t uid, gid_t gid, int *changed)
 		host[strspn(host, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")] = '\0';
 		snprintf(comment, sizeof(comment), "sshgate-egress@%s", host);
+		if (mkdtemp(dir) == NULL)
+			return err_set(ERR_SYS, "mkdtemp: %s", strerror(errno));
+		made = 1;
+		snprintf(key, sizeof(key), "%s/key", dir);
+		snprintf(keypub, sizeof(keypub), "%s/key.pub", dir);
 		if (spawn_run(argv[0], argv, envp, NULL, NULL, &ch) == -1)
-			return -1;
+			goto out;
 		close(ch.in);
 		ch.in = -1;
 		/* Drain its output so it never blocks on a full pipe. */
@@ -77,19 +134,35 @@ egress_key(const char *path, uid_t uid, gid_t gid, int *changed)
 			usleep(10000);
 		}
 		spawn_close(&ch);
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			return err_set(ERR_SYS, "ssh-keygen failed to create "
-			    "%s", path);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			err_set(ERR_SYS, "ssh-keygen failed to create a key");
+			goto out;
+		}
+		if (install_new(keypub, pub, 0644, uid, gid) == -1)
+			goto out;
+		if (install_new(key, path, 0600, uid, gid) == -1) {
+			unlink(pub);
+			goto out;
+		}
 		printf("created egress key %s (gatectl egress-key prints the "
 		    "line for targets' authorized_keys)\n", path);
 		*changed = 1;
 	}
 	if (fsutil_file(path, 0600, uid, gid, changed) == -1)
-		return -1;
-	if (lstat(pub, &st) == -1)
-		return err_set(ERR_SYS, "%s is missing (ssh-keygen -y -f %s > "
-		    "%s recreates it)", pub, path, pub);
-	return fsutil_file(pub, 0644, uid, gid, changed);
+		goto out;
+	if (lstat(pub, &st) == -1) {
+		err_set(ERR_SYS, "%s is missing (ssh-keygen -y -f %s > %s "
+		    "recreates it)", pub, path, pub);
+		goto out;
+	}
+	rc = fsutil_file(pub, 0644, uid, gid, changed);
+out:
+	if (made) {
+		unlink(key);
+		unlink(keypub);
+		rmdir(dir);
+	}
+	return rc;
 }
 
 int

@@ -178,12 +178,19 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (child == 0) {
-		if (fork() == 0)
+		pid_t pid = fork();
+		if (pid == 0)
 			watcher(&w);
-		_exit(0);
+		if (pid == -1)
+			log_err("%s: cannot fork the watcher: %s; running "
+			    "unwatched", what, strerror(errno));
+		_exit(pid == -1);
 	}
 	while (waitpid(child, &status, 0) == -1 && errno == EINTR)
 		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fprintf(stderr, "idle-watch: the watcher did not start; %s runs "
+		    "unwatched\n", argv[optind]);
 	if (w.pidfd >= 0)
 		close(w.pidfd);
 	execvp(argv[optind], argv + optind);

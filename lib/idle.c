@@ -194,8 +194,16 @@ wait_gone(int pidfd, pid_t pid, int s)
 static void
 end_session(const struct idle_watch *w, int pidfd)
 {
+	struct pollfd gone = { .fd = pidfd, .events = POLLIN };
 	pid_t sid = getsid(w->target), pgid = getpgid(w->target);
 	int i;
+
+	/*
+	 * Those ids were read by number: use them only if the target was
+	 * still alive after reading them, so they are its own.
+	 */
+	if (pidfd >= 0 && poll(&gone, 1, 0) == 1)
+		sid = pgid = 0;
 
 	/*
 	 * The session when the target leads one (a frontend's command, a

@@ -130,6 +130,7 @@ relay_run(struct relay *r, long long deadline_ns)
 {
 	struct pollfd pfd[2 * RELAY_MAX_CHANS + 1];
 	int who[2 * RELAY_MAX_CHANS + 1], np, i, timeout, done, hup = 0;
+	int sig = 0;
 	long long left;
 
 	for (;;) {
@@ -160,8 +161,6 @@ relay_run(struct relay *r, long long deadline_ns)
 				who[np++] = i;
 			}
 		}
-		if (hup)
-			return RELAY_HANGUP;
 		if (done)
 			return RELAY_DONE;
 		if (r->sigfd >= 0) {
@@ -174,7 +173,9 @@ relay_run(struct relay *r, long long deadline_ns)
 			left = deadline_ns - relay_now();
 			if (left <= 0)
 				return RELAY_TIMER;
-			timeout = (int)((left + 999999) / 1000000);
+			/* poll() takes an int of ms: wake up hourly at most. */
+			left = (left + 999999) / 1000000;
+			timeout = left > 3600 * 1000 ? 3600 * 1000 : (int)left;
 		}
 		if (poll(pfd, (nfds_t)np, timeout) == -1) {
 			if (errno == EINTR)
@@ -186,8 +187,10 @@ relay_run(struct relay *r, long long deadline_ns)
 			struct relay_chan *c;
 			if (pfd[i].revents == 0)
 				continue;
-			if (who[i] == -1)
-				return RELAY_SIGNAL;
+			if (who[i] == -1) {
+				sig = 1;
+				continue;
+			}
 			c = &r->chan[who[i]];
 			if (pfd[i].events == POLLOUT) {
 				hup |= chan_write(c);
@@ -198,5 +201,10 @@ relay_run(struct relay *r, long long deadline_ns)
 				hup = 1;
 			}
 		}
+		/* A hangup first: its channel will not report it again. */
+		if (hup)
+			return RELAY_HANGUP;
+		if (sig)
+			return RELAY_SIGNAL;
 	}
 }

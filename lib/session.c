@@ -2,7 +2,10 @@
  * session: reaping and killing, always through proc_* so a recycled pid
  * is never mistaken for a gate-shell.
  */
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -35,20 +38,46 @@ session_reap(struct store *st)
 	return closed;
 }
 
+/*
+ * Is pid a gate-shell? A session row is data the gate account can write:
+ * root (gatectl) must not be steered into signalling init or sshd.
+ */
+static int
+is_gate_shell(pid_t pid)
+{
+	char path[64], exe[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	if (pid <= 1)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if ((n = readlink(path, exe, sizeof(exe) - 1)) <= 0)
+		return 0;
+	exe[n] = '\0';
+	base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	/* An upgraded binary shows as "gate-shell (deleted)". */
+	return strcmp(base, "gate-shell") == 0 ||
+	    strcmp(base, "gate-shell (deleted)") == 0;
+}
+
 int
 session_kill(struct store *st, const struct session_row *x, int grace_ms)
 {
-	int rc = proc_signal(x->pid, x->pid_start, SIGTERM, grace_ms);
+	int rc;
 
+	if (!is_gate_shell(x->pid))
+		rc = 0;		/* not (or no longer) a gate-shell: gone */
+	else if ((rc = proc_signal(x->pid, x->pid_start, SIGTERM,
+	    grace_ms)) == 2)
+		/*
+		 * It did not finish in time. SIGKILL through the pidfd is
+		 * enough: its ssh and idle watcher die with it (PDEATHSIG).
+		 */
+		rc = proc_signal(x->pid, x->pid_start, SIGKILL, grace_ms);
 	if (rc == -1)
 		return -1;
-	if (rc == 2) {
-		/* It did not finish in time: its whole group goes. */
-		if (proc_alive(x->pid, x->pid_start) &&
-		    getpgid(x->pid) == x->pid)
-			kill(-x->pid, SIGKILL);
-		proc_signal(x->pid, x->pid_start, SIGKILL, grace_ms);
-	}
 	if (store_session_end(st, x->id, rc == 0 ? "lost" : "killed", -1, 0, 0,
 	    rc == 0 ? "its gate-shell was gone" : "killed") == -1)
 		return -1;

@@ -15,9 +15,11 @@
 int session_reap(struct store *st);
 /*
  * End the live session x: SIGTERM to its gate-shell, which hangs up the
- * target and closes the row; SIGKILL to its process group after
- * grace_ms if it has not exited, and the row is closed here. Returns 0,
- * or -1 with an error.
+ * target and closes the row; SIGKILL after grace_ms if it has not
+ * exited, and the row is closed here. Only a process that is a
+ * gate-shell with the row's start time is ever signalled (rows are data
+ * the gate account can write); for anything else the row is closed as
+ * lost. Returns 0, or -1 with an error.
  */
 int session_kill(struct store *st, const struct session_row *x, int grace_ms);
 

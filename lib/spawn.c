@@ -54,7 +54,7 @@ child(const char *path, char *const argv[], char *const envp[], int slave,
 {
 	struct sigaction sa;
 	sigset_t none;
-	int sig, e;
+	int sig, e, sfd = status;	/* the status pipe, until it is fd 3 */
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -78,14 +78,18 @@ child(const char *path, char *const argv[], char *const envp[], int slave,
 	if (dup2(err[1], 2) == -1)
 		goto fail;
 	/* The status pipe is close-on-exec: keep it past the sweep. */
-	if (status != 3 && (dup2(status, 3) == -1 ||
-	    fcntl(3, F_SETFD, FD_CLOEXEC) == -1))
+	if (status != 3) {
+		if (dup2(status, 3) == -1)
+			goto fail;
+		sfd = 3;
+	}
+	if (fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
 		goto fail;
 	close_range(4, ~0U, 0);
 	execve(path, argv, envp);
 fail:
 	e = errno;
-	(void)!write(3, &e, sizeof(e));
+	(void)!write(sfd, &e, sizeof(e));
 	_exit(127);
 }
 
@@ -162,8 +166,15 @@ spawn_run(const char *path, char *const argv[], char *const envp[],
 	c->err = err[0];
 	if ((master >= 0 && nonblock(master) == -1) ||
 	    (c->in >= 0 && nonblock(c->in) == -1) ||
-	    (c->out >= 0 && nonblock(c->out) == -1) || nonblock(c->err) == -1)
-		return -1;	/* the caller owns the child now and reaps it */
+	    (c->out >= 0 && nonblock(c->out) == -1) || nonblock(c->err) == -1) {
+		/* Nothing left running: the promise of spawn.h. */
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		spawn_close(c);
+		c->pid = -1;
+		return -1;
+	}
 	return 0;
 fail_errno:
 	err_set(ERR_SYS, "spawn: %s", strerror(errno));

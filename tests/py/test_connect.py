@@ -635,3 +635,48 @@ def test_terminal_restored(bastion, how):
     assert ended(bastion, row["id"])["end_reason"] == {
         "exit": "exit", "sigterm": "killed", "sighup": "lost",
         "kill-verb": "killed"}[how]
+
+
+# --- found in review: each a test that fails if the hole comes back ---
+
+def test_init_never_follows_a_planted_pub_symlink(make_gate, rundir):
+    """A gate account that removes its egress key and plants
+    egress_ed25519.pub -> a root file must not get root's file written
+    when an admin runs init."""
+    g = make_gate()
+    victim = rundir / f"victim-{uuid.uuid4().hex[:6]}"
+    victim.write_text("root's own\n")
+    (g.state / "egress_ed25519").unlink()
+    (g.state / "egress_ed25519.pub").unlink()
+    os.symlink(victim, g.state / "egress_ed25519.pub")
+    r = g.ctl("init", check=False)
+    assert r.returncode == 1 and "egress_ed25519.pub" in r.stderr
+    assert victim.read_text() == "root's own\n"
+    assert not (g.state / "egress_ed25519").exists()
+
+
+def test_gatectl_session_kill_never_signals_a_forged_pid(bastion):
+    """Rows are data the gate account can write: root must not be made to
+    signal init (or anything that is not a gate-shell)."""
+    g = bastion.gate
+    start = open("/proc/1/stat").read().rsplit(")", 1)[1].split()[19]
+    g.sql("INSERT INTO sessions (id, user_id, user_name, host_name, login, "
+          "started_at, pid, pid_start) VALUES (1234567890, 1, 'alice', "
+          "'web1', 'x', strftime('%s','now'), 1, ?)", int(start))
+    # pid 1 lives with that start time, so the reaper keeps the row; kill
+    # finds no gate-shell there and closes the row as lost, signalling
+    # nothing.
+    r = g.ctl("session", "kill", "1234567890", check=False)
+    assert r.returncode == 0, r.stderr
+    row = [s for s in bastion.sessions() if s["id"] == 1234567890][0]
+    assert row["end_reason"] == "lost"
+    assert Path("/proc/1").exists()
+
+
+def test_remote_stderr_is_not_taken_for_ssh_errors(bastion):
+    r = bastion.ssh("connect web1 -- sh -c 'echo Permission denied >&2; "
+                    "echo Connection refused >&2; exit 255'")
+    assert r.returncode == 255
+    assert "gate-shell:" not in r.stderr
+    row = bastion.sessions()[-1]
+    assert row["end_reason"] == "exit" and row["message"] == ""
