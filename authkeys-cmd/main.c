@@ -71,11 +71,7 @@ arm_deadline(void)
 static long long
 deadline_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec +
-	    DEADLINE_MS * 1000000LL;
+	return when_mono_ns() + DEADLINE_MS * 1000000LL;
 }
 
 static int

@@ -108,7 +108,7 @@ key_usable(const char *path)
 }
 
 int
-cmd_connect(struct gsh *g, int argc, char *argv[], int json)
+cmd_connect(struct gsh *g, const struct call *c)
 {
 	struct host_row h;
 	struct session_row x;
@@ -121,11 +121,9 @@ cmd_connect(struct gsh *g, int argc, char *argv[], int json)
 	const char *key;
 	int rc, tty;
 
-	(void)argc;
-	(void)json;
-	if (parse_target(argv[0], asked, sizeof(asked), host, sizeof(host)) == -1)
+	if (parse_target(c->argv[0], asked, sizeof(asked), host, sizeof(host)) == -1)
 		return -1;
-	if (g->dashdash && g->nrest == 0)
+	if (c->dashdash && c->nrest == 0)
 		return err_set(ERR_USAGE, "usage: connect [LOGIN@]HOST "
 		    "[-- COMMAND...]: nothing after --");
 	if ((rc = store_host_get(g->st, host, &h)) == -1)
@@ -154,7 +152,7 @@ cmd_connect(struct gsh *g, int argc, char *argv[], int json)
 		.known_hosts = g->cfg->known_hosts, .host = h.name,
 		.address = h.address, .port = h.port, .login = login,
 		.connect_timeout = g->cfg->connect_timeout, .tty = tty };
-	if (egress_build(&e, &t, g->rest, g->nrest, getenv("TERM")) == -1)
+	if (egress_build(&e, &t, c->rest, c->nrest, getenv("TERM")) == -1)
 		return -1;
 
 	memset(&x, 0, sizeof(x));

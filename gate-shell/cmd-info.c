@@ -10,27 +10,27 @@
 #include "when.h"
 
 int
-cmd_help_verb(struct gsh *g, int argc, char *argv[], int json)
+cmd_help_verb(struct gsh *g, const struct call *c)
 {
 	cmd_help(g->out);
 	return 0;
 }
 
 int
-cmd_version(struct gsh *g, int argc, char *argv[], int json)
+cmd_version(struct gsh *g, const struct call *c)
 {
 	fprintf(g->out, "sshgate %s\n", SSHGATE_VERSION);
 	return 0;
 }
 
 int
-cmd_whoami(struct gsh *g, int argc, char *argv[], int json)
+cmd_whoami(struct gsh *g, const struct call *c)
 {
 	struct table *t;
 	char id[24], exp[WHEN_ISO_LEN];
 	int rc;
 
-	if (json) {
+	if (c->json) {
 		fputc('{', g->out);
 		json_kv_str(g->out, 1, "user", g->user.name);
 		json_kv_bool(g->out, 0, "admin", g->user.is_admin);

@@ -95,7 +95,7 @@ print_table(FILE *f, const struct access_row *a, size_t n)
 }
 
 int
-cmd_list(struct gsh *g, int argc, char *argv[], int json)
+cmd_list(struct gsh *g, const struct call *c)
 {
 	struct access_row *a = NULL;
 	size_t n;
@@ -103,7 +103,7 @@ cmd_list(struct gsh *g, int argc, char *argv[], int json)
 
 	if (store_access_list(g->st, g->user.id, when_now(), &a, &n) == -1)
 		return -1;
-	if (json)
+	if (c->json)
 		print_json(g->out, a, n);
 	else
 		rc = print_table(g->out, a, n);

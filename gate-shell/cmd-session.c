@@ -78,41 +78,37 @@ print_table(FILE *f, const struct session_row *r, size_t n, int all)
 }
 
 int
-cmd_sessions(struct gsh *g, int argc, char *argv[], int json)
+cmd_sessions(struct gsh *g, const struct call *c)
 {
 	struct session_row *r;
 	size_t n;
 	int rc = 0;
 
-	(void)argc;
-	(void)argv;
-	if (g->all && !g->user.is_admin)
+	if (c->all && !g->user.is_admin)
 		return err_set(ERR_DENIED, "sessions --all is for "
 		    "administrators");
 	if (session_reap(g->st) == -1)
 		return -1;
-	if (store_session_list(g->st, g->all ? 0 : g->user.id, 1, 0, &r,
+	if (store_session_list(g->st, c->all ? 0 : g->user.id, 1, 0, &r,
 	    &n) == -1)
 		return -1;
-	if (json)
+	if (c->json)
 		print_json(g->out, r, n);
 	else
-		rc = print_table(g->out, r, n, g->all);
+		rc = print_table(g->out, r, n, c->all);
 	free(r);
 	return rc;
 }
 
 int
-cmd_kill(struct gsh *g, int argc, char *argv[], int json)
+cmd_kill(struct gsh *g, const struct call *c)
 {
 	struct session_row x;
 	long long id;
 	int found;
 
-	(void)argc;
-	(void)json;
 	/* Ids are decimal integers and nothing else (kill ../1, kill 1x). */
-	if (name_parse_uint("session id", argv[0], 1, 9999999999LL, &id) == -1)
+	if (name_parse_uint("session id", c->argv[0], 1, 9999999999LL, &id) == -1)
 		return -1;
 	if (session_reap(g->st) == -1)
 		return -1;

@@ -58,11 +58,9 @@ cmd_run(struct gsh *g, const char *line, size_t len)
 {
 	const struct verb *v;
 	struct argv a;
+	struct call c = { 0 };
 	char *pos[ARGV_MAX_WORDS + 1], safe[80];
-	int i, npos = 0, json = 0, rc = -1;
-
-	g->all = g->dashdash = g->nrest = 0;
-	g->rest = NULL;
+	int i, npos = 0, rc = -1;
 
 	if (argv_split(line, len, &a) == -1)
 		return -1;
@@ -78,20 +76,20 @@ cmd_run(struct gsh *g, const char *line, size_t len)
 	}
 	for (i = 1; i < a.argc; i++) {
 		if ((v->flags & VF_JSON) && strcmp(a.argv[i], "--json") == 0 &&
-		    !json) {
-			json = 1;
+		    !c.json) {
+			c.json = 1;
 			continue;
 		}
 		if ((v->flags & VF_ALL) && strcmp(a.argv[i], "--all") == 0 &&
-		    !g->all) {
-			g->all = 1;
+		    !c.all) {
+			c.all = 1;
 			continue;
 		}
 		if ((v->flags & VF_REST) && strcmp(a.argv[i], "--") == 0) {
 			/* Everything after it belongs to the remote side. */
-			g->dashdash = 1;
-			g->rest = a.argv + i + 1;
-			g->nrest = a.argc - i - 1;
+			c.dashdash = 1;
+			c.rest = a.argv + i + 1;
+			c.nrest = a.argc - i - 1;
 			break;
 		}
 		if (a.argv[i][0] == '-') {
@@ -107,7 +105,9 @@ cmd_run(struct gsh *g, const char *line, size_t len)
 		err_set(ERR_USAGE, "usage: %s %s", v->name, v->args);
 		goto out;
 	}
-	rc = v->fn(g, npos, pos, json);
+	c.argc = npos;
+	c.argv = pos;
+	rc = v->fn(g, &c);
 out:
 	argv_free(&a);
 	return rc;

@@ -29,13 +29,19 @@ struct gsh {
 	FILE *out;			/* where verbs print (stdout) */
 	int tty;			/* stdin and stdout are a terminal */
 	int prompt;			/* running at the sshgate> prompt */
-	/* Set by cmd_run() for the verb it calls: */
-	int all;			/* --all was given */
+	/* Set by a verb that wants an exit status other than 0 (connect). */
+	int exit_status;
+};
+
+/* One parsed command line, as cmd_run() hands it to a verb. */
+struct call {
+	int argc;			/* positional words after the verb */
+	char **argv;
+	int json;			/* --json */
+	int all;			/* --all */
 	int dashdash;			/* "--" was given ... */
 	char **rest;			/* ... and these words followed it */
 	int nrest;
-	/* Set by a verb that wants an exit status other than 0 (connect). */
-	int exit_status;
 };
 
 enum {
@@ -50,7 +56,7 @@ struct verb {
 	const char *help;		/* one line */
 	int min, max;			/* positional words after the verb */
 	int flags;			/* VF_* */
-	int (*fn)(struct gsh *g, int argc, char *argv[], int json);
+	int (*fn)(struct gsh *g, const struct call *c);
 };
 
 /*
@@ -61,13 +67,13 @@ int cmd_run(struct gsh *g, const char *line, size_t len);
 /* Print the verb list. */
 void cmd_help(FILE *f);
 
-int cmd_help_verb(struct gsh *g, int argc, char *argv[], int json);
-int cmd_whoami(struct gsh *g, int argc, char *argv[], int json);
-int cmd_version(struct gsh *g, int argc, char *argv[], int json);
-int cmd_list(struct gsh *g, int argc, char *argv[], int json);
-int cmd_connect(struct gsh *g, int argc, char *argv[], int json);
-int cmd_sessions(struct gsh *g, int argc, char *argv[], int json);
-int cmd_kill(struct gsh *g, int argc, char *argv[], int json);
+int cmd_help_verb(struct gsh *g, const struct call *c);
+int cmd_whoami(struct gsh *g, const struct call *c);
+int cmd_version(struct gsh *g, const struct call *c);
+int cmd_list(struct gsh *g, const struct call *c);
+int cmd_connect(struct gsh *g, const struct call *c);
+int cmd_sessions(struct gsh *g, const struct call *c);
+int cmd_kill(struct gsh *g, const struct call *c);
 
 /*
  * The interactive prompt (no command, with a terminal): banner, host

@@ -78,7 +78,7 @@ prompt_run(struct gsh *g)
 	signal(SIGTSTP, SIG_IGN);
 	fprintf(g->out, "sshgate: you are %s. Hosts you may reach:\n",
 	    g->user.name);
-	if (cmd_list(g, 0, NULL, 0) == -1)
+	if (cmd_list(g, &(struct call){ .argc = 0 }) == -1)
 		fprintf(g->out, "(cannot list them: %s)\n", err_msg());
 	fprintf(g->out, "Type 'connect HOST', 'help', or 'exit'.\n");
 	for (;;) {

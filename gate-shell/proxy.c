@@ -33,6 +33,7 @@
 #include "gate-shell.h"
 #include "spawn.h"
 #include "relay.h"
+#include "when.h"
 #include "tty.h"
 
 #define GRACE_MS	2000	/* for ssh to go after a hangup */
@@ -160,17 +161,6 @@ explain(const struct proxy *p, struct proxy_result *res)
 		}
 }
 
-static void
-duration(char *buf, size_t size, int s)
-{
-	if (s % 3600 == 0)
-		snprintf(buf, size, "%dh", s / 3600);
-	else if (s % 60 == 0)
-		snprintf(buf, size, "%dm", s / 60);
-	else
-		snprintf(buf, size, "%ds", s);
-}
-
 /* Tell the user something while the relay owns the terminal. */
 static void
 notice(const struct proxy *p, const char *msg)
@@ -192,8 +182,8 @@ idle_notice(const struct proxy *p)
 	int warn = p->o->idle_warn < p->o->idle_timeout ? p->o->idle_warn :
 	    p->o->idle_timeout / 2;
 
-	duration(a, sizeof(a), p->o->idle_timeout - warn);
-	duration(b, sizeof(b), warn);
+	when_span(p->o->idle_timeout - warn, a, sizeof(a));
+	when_span(warn, b, sizeof(b));
 	snprintf(msg, sizeof(msg), "idle for %s; closing in %s unless you %s",
 	    a, b, p->o->idle_input_only ? "type" : "type or output moves");
 	notice(p, msg);
@@ -227,11 +217,11 @@ wait_exit(struct proxy *p, int ms)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd = { .fd = p->sigfd, .events = POLLIN };
-	long long end = relay_now() + (long long)ms * 1000000;
+	long long end = when_mono_ns() + (long long)ms * 1000000;
 	long long left;
 
 	for (note_exit(p); !p->reaped; note_exit(p)) {
-		left = (end - relay_now()) / 1000000;
+		left = (end - when_mono_ns()) / 1000000;
 		if (left <= 0 || poll(&pfd, 1, (int)left) == 0)
 			break;
 		while (read(p->sigfd, &si, sizeof(si)) == sizeof(si))
@@ -455,7 +445,7 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 
 	if (o->idle_timeout > 0 && start_watcher(&p) == -1)
 		goto fail;
-	start = relay_now();
+	start = when_mono_ns();
 	if (o->max_time > 0) {
 		end_at = start + (long long)o->max_time * 1000000000LL;
 		warn_at = o->max_time > 60 ?
@@ -477,10 +467,10 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 			break;
 		}
 		if (ev == RELAY_TIMER && warn_at) {
-			duration(d, sizeof(d), o->max_time);
+			when_span(o->max_time, d, sizeof(d));
 			snprintf(msg, sizeof(msg), "this session ends in %d "
 			    "seconds: sessions may last %s (session %lld)",
-			    (int)((end_at - relay_now() + 500000000) /
+			    (int)((end_at - when_mono_ns() + 500000000) /
 			    1000000000), d, o->session_id);
 			notice(&p, msg);
 			warn_at = 0;
@@ -488,7 +478,7 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 		}
 		if (ev == RELAY_TIMER) {
 			ended = "ttl";
-			duration(d, sizeof(d), o->max_time);
+			when_span(o->max_time, d, sizeof(d));
 			snprintf(res->message, sizeof(res->message), "session "
 			    "ended: it reached max_session_time (%s)", d);
 			break;
@@ -510,7 +500,7 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 				break;
 			case SIGUSR1:
 				ended = "idle";
-				duration(d, sizeof(d), o->idle_timeout);
+				when_span(o->idle_timeout, d, sizeof(d));
 				snprintf(res->message, sizeof(res->message),
 				    "session ended: idle for %s (idle_timeout)",
 				    d);

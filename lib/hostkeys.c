@@ -19,6 +19,7 @@
 #include "hostkeys.h"
 #include "name.h"
 #include "relay.h"
+#include "when.h"
 #include "spawn.h"
 
 /* The sscanf() widths below are these sizes minus one. */
@@ -221,11 +222,11 @@ hostkeys_scan(const char *address, int port, int timeout,
 		return -1;
 	close(c.in);
 	c.in = -1;
-	end = relay_now() + (long long)(timeout + 5) * 1000000000LL;
+	end = when_mono_ns() + (long long)(timeout + 5) * 1000000000LL;
 	p.fd = c.out;
 	p.events = POLLIN;
 	while (got < sizeof(out) - 1) {
-		long long left = (end - relay_now()) / 1000000;
+		long long left = (end - when_mono_ns()) / 1000000;
 		if (left <= 0 || poll(&p, 1, (int)left) == 0)
 			break;
 		r = read(c.out, out + got, sizeof(out) - 1 - got);

@@ -21,6 +21,7 @@
 #include "err.h"
 #include "idle.h"
 #include "log.h"
+#include "when.h"
 
 struct snap {
 	unsigned long long in, out;	/* counters, or the tty's times in ns */
@@ -59,13 +60,11 @@ idle_opts_check(const struct idle_opts *o)
 	return 0;
 }
 
+/* Monotonic seconds. */
 static long long
 mono(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return when_mono_ns() / 1000000000LL;
 }
 
 static int
@@ -87,17 +86,6 @@ snapshot(const struct idle_watch *w, struct snap *s)
 	return 0;
 }
 
-static void
-span(char *buf, size_t size, long long s)
-{
-	if (s >= 3600 && s % 3600 == 0)
-		snprintf(buf, size, "%lldh", s / 3600);
-	else if (s >= 60 && s % 60 == 0)
-		snprintf(buf, size, "%lldm", s / 60);
-	else
-		snprintf(buf, size, "%llds", s);
-}
-
 /* One line on the session's terminal, bounded, never blocking. */
 static void
 warn_line(const struct idle_watch *w, long long idle)
@@ -105,8 +93,8 @@ warn_line(const struct idle_watch *w, long long idle)
 	char line[160], a[24], b[24];
 	int fd, n;
 
-	span(a, sizeof(a), idle);
-	span(b, sizeof(b), w->o.timeout - idle);
+	when_span(idle, a, sizeof(a));
+	when_span(w->o.timeout - idle, b, sizeof(b));
 	n = snprintf(line, sizeof(line), "\r\n[idle-watch] idle for %s; "
 	    "closing in %s unless you type\r\n", a, b);
 	if ((fd = open(w->tty, O_WRONLY | O_NOCTTY | O_NONBLOCK |
@@ -296,7 +284,7 @@ idle_run(const struct idle_watch *w)
 			}
 		}
 		if (idle >= w->o.timeout) {
-			span(a, sizeof(a), idle);
+			when_span(idle, a, sizeof(a));
 			log_notice("%s: idle for %s (timeout %ds%s): ending it",
 			    w->what, a, w->o.timeout,
 			    w->o.input_only ? ", input only" : "");

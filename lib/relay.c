@@ -9,20 +9,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "relay.h"
-
-long long
-relay_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#include "when.h"
 
 struct relay_chan *
 relay_add(struct relay *r, int in, int out, int flags)
@@ -101,6 +92,12 @@ chan_read(struct relay *r, struct relay_chan *c)
 			return 0;
 		if ((hup = chan_write(c)) != 0 || c->len > 0)
 			return hup;
+		/*
+		 * A short read drained the source (a keystroke, the end of
+		 * a burst): wait in poll() rather than spend a read on EAGAIN.
+		 */
+		if ((size_t)n < sizeof(c->buf))
+			return 0;
 	}
 	return 0;
 }
@@ -170,7 +167,7 @@ relay_run(struct relay *r, long long deadline_ns)
 		}
 		timeout = -1;
 		if (deadline_ns) {
-			left = deadline_ns - relay_now();
+			left = deadline_ns - when_mono_ns();
 			if (left <= 0)
 				return RELAY_TIMER;
 			/* poll() takes an int of ms: wake up hourly at most. */

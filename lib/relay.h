@@ -60,7 +60,5 @@ struct relay_chan *relay_add(struct relay *r, int in, int out, int flags);
  * absolute CLOCK_MONOTONIC time (0: none). A hangup is reported once.
  */
 enum relay_event relay_run(struct relay *r, long long deadline_ns);
-/* Current CLOCK_MONOTONIC time in ns. */
-long long relay_now(void);
 
 #endif

@@ -142,22 +142,13 @@ db_fail(struct store *st, const char *what)
 	    st->db ? sqlite3_errmsg(st->db) : "not open");
 }
 
-static long long
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Called every few thousand VM steps: a non-zero return aborts the query. */
 static int
 progress_cb(void *arg)
 {
 	struct store *st = arg;
 
-	return st->deadline_ns && now_ns() > st->deadline_ns;
+	return st->deadline_ns && when_mono_ns() > st->deadline_ns;
 }
 
 static int

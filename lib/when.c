@@ -161,3 +161,24 @@ bad:
 		    safe, max);
 	}
 }
+
+long long
+when_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+char *
+when_span(long long s, char *buf, size_t size)
+{
+	if (s >= 3600 && s % 3600 == 0)
+		snprintf(buf, size, "%lldh", s / 3600);
+	else if (s >= 60 && s % 60 == 0)
+		snprintf(buf, size, "%lldm", s / 60);
+	else
+		snprintf(buf, size, "%llds", s);
+	return buf;
+}

@@ -5,6 +5,7 @@
 #ifndef SSHGATE_WHEN_H
 #define SSHGATE_WHEN_H
 
+#include <stddef.h>
 #include <time.h>
 
 #define WHEN_ISO_LEN	21	/* 2026-11-23T10:00:00Z + NUL */
@@ -26,6 +27,13 @@ char *when_sshd(time_t t, char *buf);
  * *out in seconds, or -1 with an ERR_USAGE error.
  */
 int when_duration(const char *s, long long max, long long *out);
+/* CLOCK_MONOTONIC in ns: deadlines and timeouts, never dates. */
+long long when_mono_ns(void);
+/*
+ * A span of seconds as people write it: "4h", "15m", "90s" (the largest
+ * unit that divides it). Returns buf.
+ */
+char *when_span(long long s, char *buf, size_t size);
 /* Read the clock; the one place that does, so tests can reason about it. */
 time_t when_now(void);
 

@@ -122,6 +122,7 @@ def test_watcher_goes_with_its_command(how):
     p = spawn("-t", "60", "--", "sh", "-c", cmd)
     time.sleep(0.5)
     if how == "sigkill":
+        assert len(watchers(token)) == 1     # it was there to be gone
         os.kill(p.pid, signal.SIGKILL)
     p.expect(pexpect.EOF)
     p.close()

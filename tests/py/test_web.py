@@ -70,3 +70,19 @@ def test_typing_in_the_browser_keeps_it_alive(web, bindir):
         assert "Session closed" not in b.text()
     # Then nobody types: closed even though cat is still there.
     b.wait_text("Session closed", 40)
+
+
+def test_shipped_frontend_units_keep_request_data_out():
+    """THREATS rows 27, 28: the contrib units listen on loopback only,
+    ttyd checks Origin, and nothing from the request (${url}, ${peer},
+    ${realip}, ttyd's URL arguments) reaches the command line."""
+    src = Path(__file__).resolve().parents[2] / "contrib"
+    sib = (src / "shellinabox" / "sshgate-shellinabox.service").read_text()
+    ttyd = (src / "ttyd" / "sshgate-ttyd.service").read_text()
+    sib_exec = sib[sib.index("ExecStart="):sib.index("Restart=")]
+    ttyd_exec = ttyd[ttyd.index("ExecStart="):ttyd.index("Restart=")]
+    assert "--localhost-only" in sib_exec and "${" not in sib_exec
+    assert "idle-watch" in sib_exec and "idle-watch" in ttyd_exec
+    assert "--interface 127.0.0.1" in ttyd_exec
+    assert "--check-origin" in ttyd_exec
+    assert "--url-arg" not in ttyd_exec and " -a " not in ttyd_exec

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "when.h"
 #include "test.h"
 
 #define TOTAL (4 * 1024 * 1024)
@@ -91,7 +92,7 @@ main(void)
 	nonblock(b[1]);
 	r.sigfd = sig[0];
 	relay_add(&r, a[0], b[1], CHAN_IN_HUP | CHAN_REQUIRED);
-	CHECK(relay_run(&r, relay_now() + 50 * 1000000LL) == RELAY_TIMER);
+	CHECK(relay_run(&r, when_mono_ns() + 50 * 1000000LL) == RELAY_TIMER);
 	CHECK(write(sig[1], "x", 1) == 1);
 	CHECK(relay_run(&r, 0) == RELAY_SIGNAL);
 	CHECK(read(sig[0], buf, 1) == 1);
@@ -112,6 +113,6 @@ main(void)
 	r.sigfd = -1;
 	relay_add(&r, a[0], b[1], CHAN_OUT_HUP | CHAN_REQUIRED);
 	close(b[0]);
-	CHECK(relay_run(&r, relay_now() + 2000 * 1000000LL) == RELAY_HANGUP);
+	CHECK(relay_run(&r, when_mono_ns() + 2000 * 1000000LL) == RELAY_HANGUP);
 	return TEST_DONE();
 }
