@@ -51,6 +51,7 @@ struct proxy {
 	char tail[TAIL_SIZE];	/* the end of ssh's stderr, a ring */
 	struct idle_counters *idle;	/* shared with the watcher, or NULL */
 	pid_t watcher;
+	int idle_warn;		/* the watcher's warning, seconds before the end */
 	/*
 	 * Last, and never cleared as a whole: its buffers are 256 KiB that
 	 * only become resident as far as data actually fills them.
@@ -179,11 +180,9 @@ static void
 idle_notice(const struct proxy *p)
 {
 	char msg[160], a[16], b[16];
-	int warn = p->o->idle_warn < p->o->idle_timeout ? p->o->idle_warn :
-	    p->o->idle_timeout / 2;
 
-	when_span(p->o->idle_timeout - warn, a, sizeof(a));
-	when_span(warn, b, sizeof(b));
+	when_span(p->o->idle_timeout - p->idle_warn, a, sizeof(a));
+	when_span(p->idle_warn, b, sizeof(b));
 	snprintf(msg, sizeof(msg), "idle for %s; closing in %s unless you %s",
 	    a, b, p->o->idle_input_only ? "type" : "type or output moves");
 	notice(p, msg);
@@ -269,8 +268,9 @@ start_watcher(struct proxy *p)
 		return -1;
 	snprintf(what, sizeof(what), "session %lld", p->o->session_id);
 	w.o.timeout = p->o->idle_timeout;
-	w.o.warn = p->o->idle_warn < p->o->idle_timeout ? p->o->idle_warn :
-	    p->o->idle_timeout / 2;
+	/* A warning as long as the timeout itself comes at half-time. */
+	w.o.warn = p->idle_warn = p->o->idle_warn < p->o->idle_timeout ?
+	    p->o->idle_warn : p->o->idle_timeout / 2;
 	w.o.input_only = p->o->idle_input_only;
 	w.o.grace = 5;
 	w.shared = p->idle;

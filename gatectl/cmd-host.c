@@ -188,16 +188,16 @@ pin(struct ctx *c, int argc, char *argv[])
 	return rc;
 }
 
-/* How many keys are pinned for name (-1 when the file is unreadable). */
+/* How many keys text (the known_hosts file, or NULL: unreadable) pins. */
 static int
-pinned(struct ctx *c, const char *name)
+pinned(const char *text, const char *name)
 {
-	struct pubkey *k;
+	static struct pubkey k[HOSTKEYS_MAX_KEYS];
 	size_t n;
 
-	if (hostkeys_read(c->cfg->known_hosts, name, &k, &n) == -1)
+	if (text == NULL)
 		return -1;
-	free(k);
+	hostkeys_parse(text, name, k, HOSTKEYS_MAX_KEYS, &n);
 	return (int)n;
 }
 
@@ -206,6 +206,7 @@ list(struct ctx *c, int argc, char *argv[])
 {
 	struct host_row *h = NULL;
 	struct table *t;
+	char *kh;
 	char port[8];
 	size_t n, i;
 	int json;
@@ -216,6 +217,8 @@ list(struct ctx *c, int argc, char *argv[])
 		return usage_err(USAGE);
 	if (ctx_store(c) == NULL || store_host_list(c->st, &h, &n) == -1)
 		return -1;
+	/* Read once for all hosts; unreadable shows as -1 pins. */
+	kh = hostkeys_text(c->cfg->known_hosts);
 	if (json) {
 		fputc('[', stdout);
 		for (i = 0; i < n; i++) {
@@ -226,23 +229,25 @@ list(struct ctx *c, int argc, char *argv[])
 			json_kv_str(stdout, 0, "login", h[i].login);
 			json_kv_str(stdout, 0, "egress_key", h[i].egress_key);
 			json_kv_int(stdout, 0, "pinned_keys",
-			    pinned(c, h[i].name));
+			    pinned(kh, h[i].name));
 			json_kv_time(stdout, 0, "created", h[i].created);
 			fputc('}', stdout);
 		}
 		fputs("]\n", stdout);
 		free(h);
+		free(kh);
 		return 0;
 	}
 	if ((t = table_new((const char *[]){ "NAME", "ADDRESS", "PORT",
 	    "DEFAULT LOGIN", "PINNED KEYS", "EGRESS KEY", NULL })) == NULL) {
 		free(h);
+		free(kh);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		char np[16];
 		snprintf(port, sizeof(port), "%d", h[i].port);
-		snprintf(np, sizeof(np), "%d", pinned(c, h[i].name));
+		snprintf(np, sizeof(np), "%d", pinned(kh, h[i].name));
 		if (table_row(t, (const char *[]){ h[i].name, h[i].address, port,
 		    h[i].login[0] ? h[i].login : "-", np,
 		    h[i].egress_key[0] ? h[i].egress_key : "(the gate's)" })
@@ -253,6 +258,7 @@ list(struct ctx *c, int argc, char *argv[])
 		table_print(t, stdout);
 	table_free(t);
 	free(h);
+	free(kh);
 	return i == n ? 0 : -1;
 }
 

@@ -105,7 +105,7 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	struct idle_watch w = { .o = { .timeout = 900, .warn = 60,
-	    .grace = 5 }, .warn_fd = -1, .first_signal = SIGHUP,
+	    .grace = 5 }, .first_signal = SIGHUP,
 	    .pidfd = -1 };
 	const char *tty = NULL;
 	char what[160];

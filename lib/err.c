@@ -33,10 +33,3 @@ err_kind(void)
 {
 	return err_last;
 }
-
-void
-err_clear(void)
-{
-	err_buf[0] = '\0';
-	err_last = ERR_SYS;
-}

@@ -22,7 +22,5 @@ int err_set(enum err_kind kind, const char *fmt, ...)
 const char *err_msg(void);
 /* The kind of the last error (ERR_SYS when none was recorded). */
 int err_kind(void);
-/* Forget the last error. */
-void err_clear(void);
 
 #endif

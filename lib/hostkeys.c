@@ -110,24 +110,12 @@ hostkeys_parse(const char *text, const char *name, struct pubkey *keys,
 	return 0;
 }
 
-int
-hostkeys_read(const char *path, const char *name, struct pubkey **keys,
-    size_t *n)
+char *
+hostkeys_text(const char *path)
 {
-	char *buf;
 	size_t len;
 
-	*keys = NULL;
-	*n = 0;
-	if ((buf = slurp(path, &len)) == NULL)
-		return -1;
-	if ((*keys = calloc(HOSTKEYS_MAX_KEYS, sizeof(**keys))) == NULL) {
-		free(buf);
-		return err_set(ERR_SYS, "out of memory");
-	}
-	hostkeys_parse(buf, name, *keys, HOSTKEYS_MAX_KEYS, n);
-	free(buf);
-	return 0;
+	return slurp(path, &len);
 }
 
 int

@@ -19,11 +19,11 @@
 #define HOSTKEYS_MAX_KEYS	16	/* per host */
 
 /*
- * The keys pinned for name. *keys is allocated here (free()); *n may be
- * 0. A missing file has no keys. Returns 0 or -1 with an error.
+ * The whole known_hosts file (at most HOSTKEYS_MAX_FILE bytes; "" when it
+ * does not exist), for several hostkeys_parse() calls. NULL with an
+ * error; free() it.
  */
-int hostkeys_read(const char *path, const char *name, struct pubkey **keys,
-    size_t *n);
+char *hostkeys_text(const char *path);
 /*
  * The keys pinned for name in text (a known_hosts file's contents): at
  * most max of them into keys, *n set. Lines that are not "NAME TYPE

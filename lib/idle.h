@@ -38,7 +38,6 @@ struct idle_watch {
 	struct idle_opts o;
 	const char *tty;	/* watch this terminal's inode times, or */
 	struct idle_counters *shared;	/* these counters */
-	int warn_fd;		/* where the warning line goes (-1: the tty) */
 	pid_t target;		/* the session: its leader */
 	int pidfd;		/* a pidfd of target taken while it surely was
 				   alive (before forking the watcher), or -1:
@@ -54,10 +53,7 @@ struct idle_watch {
  */
 struct idle_counters *idle_counters_new(void);
 void idle_counters_free(struct idle_counters *c);
-/*
- * Parse "--input-only"-style values shared by idle-watch and gate.ini:
- * validate o (timeout > warn, timeout > 0). Returns 0 or -1 (ERR_USAGE).
- */
+/* Check o: timeout > 0, 0 <= warn < timeout. Returns 0 or -1 (ERR_USAGE). */
 int idle_opts_check(const struct idle_opts *o);
 /*
  * Run the watcher loop in the calling process until the target ends

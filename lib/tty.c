@@ -69,12 +69,6 @@ tty_restore(void)
 	errno = e;
 }
 
-const struct termios *
-tty_saved(void)
-{
-	return saved_ok ? &saved : NULL;
-}
-
 int
 tty_winsize(int fd, struct winsize *ws)
 {

@@ -3,7 +3,7 @@
  * restored on every way out.
  *
  * tty_raw() saves the settings once; tty_restore() puts them back and is
- * safe to call twice, from an atexit handler, or after the fd is gone.
+ * safe to call twice, from a signal handler, or after the fd is gone.
  * The saved copy is static so the fatal-signal handler can use it.
  */
 #ifndef SSHGATE_TTY_H
@@ -19,8 +19,6 @@
 int tty_raw(int fd);
 /* Undo tty_raw(); a no-op when nothing is saved. Async-signal-safe. */
 void tty_restore(void);
-/* The settings saved by tty_raw(), or NULL. */
-const struct termios *tty_saved(void);
 /* fd's window size; 0, or -1 when fd is not a terminal. */
 int tty_winsize(int fd, struct winsize *ws);
 
