@@ -21,7 +21,9 @@
 #include "id.h"
 #include "log.h"
 #include "name.h"
+#include "policy.h"
 #include "proc.h"
+#include "recorder.h"
 #include "session.h"
 #include "text.h"
 #include "when.h"
@@ -107,9 +109,92 @@ key_usable(const char *path)
 	    "administrators (gatectl init creates one)");
 }
 
+/*
+ * The remote command as history shows it: words joined by spaces, a word
+ * in single quotes only when a shell would not read it back as it is.
+ */
+static char *
+join_words(char *const words[], int n)
+{
+	size_t len = 1, i;
+	char *s, *o;
+	int k;
+
+	for (k = 0; k < n; k++)
+		len += strlen(words[k]) * 4 + 3;
+	if ((o = s = malloc(len)) == NULL)
+		return NULL;
+	for (k = 0; k < n; k++) {
+		const char *w = words[k];
+		int plain = *w != '\0';
+
+		for (i = 0; w[i]; i++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+			    "QRSTUVWXYZ0123456789_./:=@%+,-", w[i]))
+				plain = 0;
+		if (k)
+			*o++ = ' ';
+		if (plain) {
+			o = stpcpy(o, w);
+			continue;
+		}
+		*o++ = '\'';
+		for (i = 0; w[i]; i++)
+			if (w[i] == '\'')
+				o = stpcpy(o, "'\\''");
+			else
+				*o++ = w[i];
+		*o++ = '\'';
+	}
+	*o = '\0';
+	return s;
+}
+
+/*
+ * What the session will leave: its recording file and the policy its
+ * commands go through. Neither failing stops the session unless
+ * [recording] required says so; the row and the user are told.
+ */
+static int
+prepare_audit(struct gsh *g, const struct session_row *x,
+    struct recorder_file *rf, struct policy **pol, char *polerr, size_t pl)
+{
+	int strict = g->cfg->history_strict;
+
+	*pol = g->cfg->policy_file[0] ?
+	    policy_load(strict ? POLICY_STRICT : POLICY_PERMISSIVE,
+	    g->cfg->policy_file) :
+	    policy_new(strict ? POLICY_STRICT : POLICY_PERMISSIVE);
+	if (*pol == NULL) {
+		snprintf(polerr, pl, "%s", err_msg());
+		log_err("session %lld: history policy: %s; every command of "
+		    "this session is stored as blocked", x->id, polerr);
+	}
+	if (recorder_open_file(rf, g->cfg->recordings_dir, x->user,
+	    x->id) == 0) {
+		store_session_recording(g->st, x->id, rf->path, "incomplete: "
+		    "the recorder did not finish", 0, 0, 0);
+		return 0;
+	}
+	log_err("session %lld: not recorded: %s", x->id, rf->why);
+	store_session_recording(g->st, x->id, "", rf->why, 0, 0, 0);
+	if (g->cfg->record_required)
+		return err_set(ERR_SYS, "this session cannot be recorded and "
+		    "the gate requires recordings (%s); tell its "
+		    "administrators", rf->why);
+	fprintf(stderr, "gate-shell: warning: this session is not recorded: "
+	    "%s\n", rf->why);
+	return 0;
+}
+
 int
 cmd_connect(struct gsh *g, const struct call *c)
 {
+	static struct recorder rec = { .fd = -1 };
+	struct recorder_file rf = { .fd = -1, .dirfd = -1 };
+	struct recorder_opts ro;
+	struct policy *pol = NULL;
+	char polerr[200] = "", *exec_words = NULL;
 	struct host_row h;
 	struct session_row x;
 	struct egress e;
@@ -196,18 +281,59 @@ cmd_connect(struct gsh *g, const struct call *c)
 	    h.name, h.address, h.port, x.id, tty ? "terminal" : "no terminal",
 	    x.command[0] ? ", command " : "", x.command);
 
-	/* A session lasts hours without a query: keep it small meanwhile. */
-	store_release_memory(g->st);
+	if (prepare_audit(g, &x, &rf, &pol, polerr, sizeof(polerr)) == -1) {
+		store_session_end(g->st, x.id, "error", -1, 0, 0, err_msg());
+		rc = -1;
+		goto out;
+	}
+	if (c->nrest > 0 && (exec_words = join_words(c->rest, c->nrest)) ==
+	    NULL) {
+		err_set(ERR_SYS, "out of memory");
+		store_session_end(g->st, x.id, "error", -1, 0, 0, err_msg());
+		rc = -1;
+		goto out;
+	}
+	ro = (struct recorder_opts){ .file = &rf,
+	    .database = g->cfg->database, .db_timeout_ms = g->cfg->db_timeout_ms,
+	    .session_id = x.id, .user_id = g->user.id, .host_id = h.id,
+	    .user = x.user, .host = x.host, .login = x.login,
+	    .term = e.envp[1] ? e.envp[1] + 5 : NULL, .tty = tty,
+	    .record_input = g->cfg->record_input,
+	    .max_file = g->cfg->record_max_file, .policy = pol,
+	    .policy_error = polerr, .exec = exec_words,
+	    .retention_days = g->cfg->retention_days };
+
+	/*
+	 * A session lasts hours without a query, and the recorder forked
+	 * below opens a database of its own: no SQLite state may cross
+	 * that fork, so the connection is closed for the session's length.
+	 */
+	store_close(g->st);
+	g->st = NULL;
 	malloc_trim(0);
 	po = (struct proxy_opts){ .tty = tty,
 	    .max_time = g->cfg->max_session_time, .session_id = x.id,
 	    .idle_timeout = g->cfg->idle_timeout,
 	    .idle_warn = g->cfg->idle_warn,
-	    .idle_input_only = g->cfg->idle_input_only };
-	if (proxy_run(&e, &po, &res) == -1) {
-		store_session_end(g->st, x.id, "error", -1, 0, 0, err_msg());
+	    .idle_input_only = g->cfg->idle_input_only,
+	    .rec = &rec, .rec_opts = &ro };
+	rc = proxy_run(&e, &po, &res);
+	if (rc == -1)
+		snprintf(why, sizeof(why), "%s", err_msg());
+	if (rec.pid > 0 && recorder_finish(&rec, 10000) == -1)
 		log_err("session %lld: %s", x.id, err_msg());
+	recorder_file_close(&rf);
+	if ((g->st = store_open(g->cfg->database, STORE_NOMIGRATE,
+	    g->cfg->db_timeout_ms)) == NULL) {
+		log_err("session %lld: cannot reopen the database to close "
+		    "its row: %s", x.id, err_msg());
 		rc = -1;
+		goto out;
+	}
+	if (rc == -1) {
+		store_session_end(g->st, x.id, "error", -1, 0, 0, why);
+		log_err("session %lld: %s", x.id, why);
+		err_set(ERR_SYS, "%s", why);
 		goto out;
 	}
 	if (store_session_end(g->st, x.id, res.reason, res.status,
@@ -224,6 +350,9 @@ cmd_connect(struct gsh *g, const struct call *c)
 	g->exit_status = res.status;
 	rc = 0;
 out:
+	recorder_file_close(&rf);
+	policy_free(pol);
+	free(exec_words);
 	egress_free(&e);
 	return rc;
 }

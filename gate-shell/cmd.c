@@ -7,6 +7,7 @@
  * by every verb.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "argv.h"
@@ -16,17 +17,24 @@
 
 static const struct verb verbs[] = {
 	{ "connect", "[LOGIN@]HOST [-- COMMAND...]",
-	    "a shell (or one command) on HOST", 1, 1, VF_REST, cmd_connect },
+	    "a shell (or one command) on HOST", 1, 1, VF_REST, NULL,
+	    cmd_connect },
 	{ "list", "[--json]", "hosts you may reach, with their logins",
-	    0, 0, VF_JSON, cmd_list },
+	    0, 0, VF_JSON, NULL, cmd_list },
 	{ "sessions", "[--all] [--json]",
 	    "your live sessions (--all: everyone's, admins)",
-	    0, 0, VF_JSON | VF_ALL, cmd_sessions },
-	{ "kill", "ID", "end one of your live sessions", 1, 1, 0, cmd_kill },
+	    0, 0, VF_JSON | VF_ALL, NULL, cmd_sessions },
+	{ "kill", "ID", "end one of your live sessions", 1, 1, 0, NULL, cmd_kill },
+	{ "history", "[QUERY] [--host H | --all-hosts] [--user U] [--unique] "
+	    "[--limit N] [--offset N] [--json] | clear --host H | purge "
+	    "--days N", "commands typed through the gate", 0, 1, VF_JSON | VF_REST,
+	    "host:,all-hosts,user:,unique,limit:,offset:,days:", cmd_history },
+	{ "replay", "ID [--speed N]", "play a session's recording back",
+	    1, 1, 0, "speed:", cmd_replay },
 	{ "whoami", "[--json]", "who the gate thinks you are",
-	    0, 0, VF_JSON, cmd_whoami },
-	{ "help", "", "this list", 0, 0, 0, cmd_help_verb },
-	{ "version", "", "sshgate's version", 0, 0, 0, cmd_version },
+	    0, 0, VF_JSON, NULL, cmd_whoami },
+	{ "help", "", "this list", 0, 0, 0, NULL, cmd_help_verb },
+	{ "version", "", "sshgate's version", 0, 0, 0, NULL, cmd_version },
 };
 
 void
@@ -40,6 +48,42 @@ cmd_help(FILE *f)
 		snprintf(buf, sizeof(buf), "%s %s", verbs[i].name, verbs[i].args);
 		fprintf(f, "  %-36s %s\n", buf, verbs[i].help);
 	}
+}
+
+const char *
+call_opt(const struct call *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->nopt; i++)
+		if (strcmp(c->opt[i].name, name) == 0)
+			return c->opt[i].value;
+	return NULL;
+}
+
+/*
+ * Is word (after "--") one of v's options? Returns 1 and stores the
+ * option's spelling in the table (static storage) and whether it takes
+ * a value; 0 when it is not.
+ */
+static int
+opt_find(const struct verb *v, const char *word, const char **name,
+    int *takes)
+{
+	const char *p = v->opts, *end;
+	size_t n, wl = strcspn(word, "=");
+
+	while (p && *p) {
+		end = p + strcspn(p, ",");
+		n = (size_t)(end - p);
+		*takes = n > 0 && p[n - 1] == ':';
+		if (n - (size_t)*takes == wl && strncmp(p, word, wl) == 0) {
+			*name = p;
+			return 1;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return 0;
 }
 
 static const struct verb *
@@ -59,8 +103,9 @@ cmd_run(struct gsh *g, const char *line, size_t len)
 	const struct verb *v;
 	struct argv a;
 	struct call c = { 0 };
-	char *pos[ARGV_MAX_WORDS + 1], safe[80];
-	int i, npos = 0, rc = -1;
+	char *pos[ARGV_MAX_WORDS + 1], safe[80], onames[8][24];
+	const char *oname;
+	int i, npos = 0, rc = -1, takes;
 
 	if (argv_split(line, len, &a) == -1)
 		return -1;
@@ -91,6 +136,35 @@ cmd_run(struct gsh *g, const char *line, size_t len)
 			c.rest = a.argv + i + 1;
 			c.nrest = a.argc - i - 1;
 			break;
+		}
+		if (strncmp(a.argv[i], "--", 2) == 0 && v->opts &&
+		    opt_find(v, a.argv[i] + 2, &oname, &takes)) {
+			const char *eq = strchr(a.argv[i], '=');
+			size_t nl = strcspn(oname, ",:");
+			int k;
+
+			for (k = 0; k < c.nopt; k++)
+				if (strncmp(c.opt[k].name, oname, nl) == 0 &&
+				    c.opt[k].name[nl] == '\0')
+					break;
+			if (k < c.nopt || (takes && !eq && i + 1 >= a.argc) ||
+			    (!takes && eq)) {
+				err_set(ERR_USAGE, "%s: option '%s' %s (usage: "
+				    "%s %s)", v->name, text_escape(safe,
+				    sizeof(safe), a.argv[i], strlen(a.argv[i])),
+				    k < c.nopt ? "given twice" : takes ?
+				    "needs a value" : "takes no value",
+				    v->name, v->args);
+				goto out;
+			}
+			/* Names are kept NUL-terminated in onames[]. */
+			snprintf(onames[c.nopt], sizeof(onames[0]), "%.*s",
+			    (int)nl, oname);
+			c.opt[c.nopt].name = onames[c.nopt];
+			c.opt[c.nopt].value = !takes ? "" : eq ? eq + 1 :
+			    a.argv[++i];
+			c.nopt++;
+			continue;
 		}
 		if (a.argv[i][0] == '-') {
 			err_set(ERR_USAGE, "%s: unknown option '%s' (usage: %s "

@@ -42,7 +42,16 @@ struct call {
 	int dashdash;			/* "--" was given ... */
 	char **rest;			/* ... and these words followed it */
 	int nrest;
+	/* The verb's own options (struct verb.opts), in the order given. */
+	struct { const char *name, *value; } opt[8];
+	int nopt;
 };
+
+/*
+ * The value of option name ("host" for --host), "" for a flag that was
+ * given, NULL when it was not given.
+ */
+const char *call_opt(const struct call *c, const char *name);
 
 enum {
 	VF_JSON = 1 << 0,		/* accepts --json */
@@ -56,6 +65,8 @@ struct verb {
 	const char *help;		/* one line */
 	int min, max;			/* positional words after the verb */
 	int flags;			/* VF_* */
+	/* Further options: "name" a flag, "name:" takes a value; ","-joined. */
+	const char *opts;
 	int (*fn)(struct gsh *g, const struct call *c);
 };
 
@@ -74,6 +85,8 @@ int cmd_list(struct gsh *g, const struct call *c);
 int cmd_connect(struct gsh *g, const struct call *c);
 int cmd_sessions(struct gsh *g, const struct call *c);
 int cmd_kill(struct gsh *g, const struct call *c);
+int cmd_history(struct gsh *g, const struct call *c);
+int cmd_replay(struct gsh *g, const struct call *c);
 
 /*
  * The interactive prompt (no command, with a terminal): banner, host
@@ -90,6 +103,8 @@ struct proxy_opts {
 	int idle_timeout;		/* seconds, 0: no idle watcher */
 	int idle_warn;			/* seconds before it; 0: no warning */
 	int idle_input_only;
+	struct recorder *rec;		/* NULL: no recorder */
+	struct recorder_opts *rec_opts;	/* proxy_run fills in the size */
 };
 
 struct proxy_result {
@@ -100,6 +115,8 @@ struct proxy_result {
 };
 
 struct egress;
+struct recorder;
+struct recorder_opts;
 /*
  * Run the egress ssh described by e and relay the user's stdin/stdout to
  * it until it ends, the user goes away, or the gate ends it. The user's

@@ -32,6 +32,7 @@
 #include "err.h"
 #include "gate-shell.h"
 #include "spawn.h"
+#include "recorder.h"
 #include "relay.h"
 #include "when.h"
 #include "tty.h"
@@ -52,6 +53,7 @@ struct proxy {
 	struct idle_counters *idle;	/* shared with the watcher, or NULL */
 	pid_t watcher;
 	int idle_warn;		/* the watcher's warning, seconds before the end */
+	struct recorder *rec;	/* NULL: nothing recorded */
 	/*
 	 * Last, and never cleared as a whole: its buffers are 256 KiB that
 	 * only become resident as far as data actually fills them.
@@ -67,13 +69,18 @@ static const int handled[] = {
 
 /*
  * Sees every chunk: counts activity for the idle watcher (one relaxed
- * store, nothing else on the data path) and keeps the last bytes ssh
- * wrote to stderr (channel 2).
+ * store), hands the chunk to the recorder (one non-blocking writev that
+ * drops rather than waits), and keeps the last bytes ssh wrote to
+ * stderr (channel 2).
  */
 static void
 tap(void *arg, int chan, const char *buf, size_t n)
 {
 	struct proxy *p = arg;
+
+	/* Input without a terminal is a data stream: counted, not kept. */
+	if (p->rec && (chan != 0 || p->o->tty))
+		recorder_feed(p->rec, chan == 0 ? 'i' : 'o', buf, n);
 
 	if (p->idle) {
 		if (chan == 0)
@@ -193,8 +200,11 @@ copy_winsize(struct proxy *p)
 {
 	struct winsize ws;
 
-	if (p->child.master >= 0 && tty_winsize(0, &ws) == 0)
+	if (p->child.master >= 0 && tty_winsize(0, &ws) == 0) {
 		ioctl(p->child.master, TIOCSWINSZ, &ws);
+		if (p->rec)
+			recorder_resize(p->rec, ws.ws_col, ws.ws_row);
+	}
 }
 
 static void
@@ -408,6 +418,14 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 		tty_winsize(0, &ws);
 		if (tty_raw(0) == -1)
 			goto fail;
+	}
+	/* Before ssh exists, so the recorder holds nothing of it. */
+	if (o->rec) {
+		o->rec_opts->width = ws.ws_col ? ws.ws_col : 80;
+		o->rec_opts->height = ws.ws_row ? ws.ws_row : 24;
+		if (recorder_start(o->rec, o->rec_opts) == -1)
+			goto fail;
+		p.rec = o->rec;
 	}
 	if (spawn_run(e->argv[0], e->argv, e->envp, o->tty ? &tio : NULL, &ws,
 	    &p.child) == -1)

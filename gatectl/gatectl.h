@@ -45,5 +45,8 @@ int cmd_grants(struct ctx *c, int argc, char *argv[]);
 int cmd_access(struct ctx *c, int argc, char *argv[]);
 int cmd_egress_key(struct ctx *c, int argc, char *argv[]);
 int cmd_session(struct ctx *c, int argc, char *argv[]);
+int cmd_recordings(struct ctx *c, int argc, char *argv[]);
+int cmd_history(struct ctx *c, int argc, char *argv[]);
+int cmd_policy(struct ctx *c, int argc, char *argv[]);
 
 #endif

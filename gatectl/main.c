@@ -40,6 +40,11 @@ static const struct verb {
 	{ "access", cmd_access, "access USER [--json]" },
 	{ "session", cmd_session, "session list [--all] [--json] | "
 	    "session kill ID" },
+	{ "recordings", cmd_recordings, "recordings [--user U] [--host H] "
+	    "[--limit N] [--json]" },
+	{ "history", cmd_history, "history [QUERY] [--user U] [--host H] "
+	    "[--unique] [--limit N] [--offset N] [--json]" },
+	{ "policy", cmd_policy, "policy check [FILE] | policy test 'COMMAND'" },
 };
 
 static void

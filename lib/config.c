@@ -25,7 +25,9 @@ enum {
 	K_ACCOUNT, K_AUTH_ACCOUNT, K_STATE_DIR, K_DATABASE, K_RECORDINGS,
 	K_RUNTIME, K_EGRESS_KEY, K_KNOWN_HOSTS, K_GATE_SHELL, K_DB_TIMEOUT,
 	K_VERIFY_AUTH, K_SSH, K_CONNECT_TIMEOUT, K_MAX_SESSIONS, K_MAX_TIME,
-	K_IDLE_TIMEOUT, K_IDLE_WARN, K_IDLE_INPUT_ONLY, K_COUNT
+	K_IDLE_TIMEOUT, K_IDLE_WARN, K_IDLE_INPUT_ONLY, K_RECORD_INPUT,
+	K_RECORD_REQUIRED, K_RECORD_MAX_FILE, K_HISTORY_MODE, K_POLICY_FILE,
+	K_RETENTION_DAYS, K_COUNT
 };
 
 static const struct {
@@ -49,9 +51,45 @@ static const struct {
 	[K_IDLE_TIMEOUT] = { "sessions", "idle_timeout" },
 	[K_IDLE_WARN] = { "sessions", "idle_warn" },
 	[K_IDLE_INPUT_ONLY] = { "sessions", "idle_input_only" },
+	[K_RECORD_INPUT] = { "recording", "record_input" },
+	[K_RECORD_REQUIRED] = { "recording", "required" },
+	[K_RECORD_MAX_FILE] = { "recording", "max_file_size" },
+	[K_HISTORY_MODE] = { "history", "mode" },
+	[K_POLICY_FILE] = { "history", "policy_file" },
+	[K_RETENTION_DAYS] = { "history", "retention_days" },
 };
 
-static const char *const sections[] = { "gate", "egress", "sessions" };
+static const char *const sections[] = {
+	"gate", "egress", "sessions", "recording", "history",
+};
+
+/* A size in bytes with an optional K, M or G suffix (powers of 1024). */
+static int
+parse_size(const char *name, const char *v, long long min, long long max,
+    long long *out)
+{
+	char *end;
+	unsigned long long n;
+	int shift = 0;
+
+	errno = 0;
+	if (*v < '0' || *v > '9' || (n = strtoull(v, &end, 10), errno))
+		goto bad;
+	if (*end == 'K' || *end == 'k')
+		shift = 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30, end++;
+	if (*end != '\0' || n > ((unsigned long long)max >> shift) ||
+	    (long long)(n << shift) < min)
+		goto bad;
+	*out = (long long)(n << shift);
+	return 0;
+bad:
+	return err_set(ERR_USAGE, "%s must be a size such as 512K, 64M or 1G "
+	    "(from %lldK to %lldG)", name, min >> 10, max >> 30);
+}
 
 /* A duration, or "off" (0). */
 static int
@@ -134,11 +172,18 @@ handler(void *user, const char *section, const char *name, const char *value)
 		break;
 	case K_VERIFY_AUTH:
 	case K_IDLE_INPUT_ONLY:
+	case K_RECORD_INPUT:
+	case K_RECORD_REQUIRED:
 		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+			int yes = value[0] == 'y';
 			if (k == K_VERIFY_AUTH)
-				c->verify_auth_info = value[0] == 'y';
+				c->verify_auth_info = yes;
+			else if (k == K_IDLE_INPUT_ONLY)
+				c->idle_input_only = yes;
+			else if (k == K_RECORD_INPUT)
+				c->record_input = yes;
 			else
-				c->idle_input_only = value[0] == 'y';
+				c->record_required = yes;
 		} else {
 			snprintf(ps->why, sizeof(ps->why), "%s must be yes or "
 			    "no, not '%s'", sname, sval);
@@ -156,6 +201,28 @@ handler(void *user, const char *section, const char *name, const char *value)
 			c->max_sessions_per_user = (int)v;
 		else
 			c->connect_timeout = (int)v;
+		break;
+	case K_RECORD_MAX_FILE:
+		if (parse_size(name, value, 64 * 1024, 64LL << 30, &v) == -1) {
+			snprintf(ps->why, sizeof(ps->why), "%s", err_msg());
+			goto fail;
+		}
+		c->record_max_file = v;
+		break;
+	case K_HISTORY_MODE:
+		if (strcmp(value, "permissive") && strcmp(value, "strict")) {
+			snprintf(ps->why, sizeof(ps->why), "mode must be "
+			    "permissive or strict, not '%s'", sval);
+			goto fail;
+		}
+		c->history_strict = value[0] == 's';
+		break;
+	case K_RETENTION_DAYS:
+		if (name_parse_uint(name, value, 0, 36500, &v) == -1) {
+			snprintf(ps->why, sizeof(ps->why), "%s", err_msg());
+			goto fail;
+		}
+		c->retention_days = (int)v;
 		break;
 	case K_MAX_TIME:
 	case K_IDLE_TIMEOUT:
@@ -178,7 +245,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 		    k == K_RUNTIME ? c->runtime_dir :
 		    k == K_EGRESS_KEY ? c->egress_key :
 		    k == K_KNOWN_HOSTS ? c->known_hosts :
-		    k == K_SSH ? c->ssh : c->gate_shell;
+		    k == K_SSH ? c->ssh :
+		    k == K_POLICY_FILE ? c->policy_file : c->gate_shell;
 		if (set_path(dst, value, sname, ps->why, sizeof(ps->why)) == -1)
 			goto fail;
 		if (!text_no_controls(value)) {
@@ -354,6 +422,11 @@ config_defaults(const char *path)
 	c->idle_timeout = 0;
 	c->idle_warn = 60;
 	c->idle_input_only = 0;
+	c->record_input = 0;
+	c->record_required = 0;
+	c->record_max_file = 256LL << 20;
+	c->history_strict = 0;
+	c->retention_days = 30;
 	return c;
 }
 

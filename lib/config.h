@@ -4,7 +4,8 @@
  * Section [gate] names the gate's Unix account and its state directory;
  * every other path defaults below state_dir, so a two-line file is a
  * complete gate. [egress] shapes the ssh client gate-shell runs toward
- * targets, [sessions] the limits on sessions. Unknown sections and keys, duplicate keys, bad values and
+ * targets, [sessions] the limits on sessions, [recording] and [history]
+ * what is kept of them. Unknown sections and keys, duplicate keys, bad values and
  * lines inih would silently cut (200 bytes) are errors naming file:line.
  * The file must be owned by root (or by the user reading it) and must not
  * be writable by group or others: it decides where keys are looked up.
@@ -37,6 +38,12 @@ struct config {
 	int idle_timeout;		/* [sessions] seconds, 0: off */
 	int idle_warn;			/* [sessions] seconds before, 0: none */
 	int idle_input_only;		/* [sessions] output is not activity */
+	int record_input;		/* [recording] keystrokes too */
+	int record_required;		/* [recording] no recording, no session */
+	long long record_max_file;	/* [recording] bytes per file */
+	int history_strict;		/* [history] mode = strict */
+	char policy_file[PATH_MAX];	/* [history] extra rules, "" none */
+	int retention_days;		/* [history] 0: keep forever */
 };
 
 /*

@@ -128,6 +128,45 @@ static const char *const migrations[] = {
 	"ALTER TABLE sessions ADD COLUMN command TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE sessions ADD COLUMN peer TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE sessions ADD COLUMN message TEXT NOT NULL DEFAULT '';",
+	/*
+	 * 3: what a session left behind. Its recording (the first file; more
+	 * are numbered after it) and what became of it, and the commands
+	 * typed or run, after the secret-masking policy. command_log keeps
+	 * names as well as ids so the audit outlives deleted users and hosts;
+	 * command_fts is a trigram index over the stored (masked) text, so a
+	 * substring search does not read every row. It is kept in step by
+	 * the statements below, not by triggers: the schema is untrusted
+	 * (SQLITE_DBCONFIG_TRUSTED_SCHEMA off), so triggers may not write to
+	 * a virtual table.
+	 */
+	"ALTER TABLE sessions ADD COLUMN recording TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN rec_status TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN rec_files INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN rec_bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN rec_lost INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX sessions_host ON sessions(host_name, started_at);"
+	"CREATE TABLE command_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL,"
+	"  host INTEGER REFERENCES hosts(id) ON DELETE SET NULL,"
+	"  user INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	"  session_id INTEGER,"
+	"  command TEXT NOT NULL DEFAULT '',"
+	"  command_hash BLOB,"
+	"  source TEXT NOT NULL CHECK (source IN ('typed', 'exec')),"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  is_blocked INTEGER NOT NULL DEFAULT 0,"
+	"  blocked_reason TEXT NOT NULL DEFAULT '',"
+	"  username TEXT NOT NULL,"
+	"  host_name TEXT NOT NULL);"
+	"CREATE INDEX command_log_host ON command_log(host, created_at);"
+	"CREATE INDEX command_log_user ON command_log(user, created_at);"
+	"CREATE INDEX command_log_hash ON command_log(host, command_hash);"
+	"CREATE INDEX command_log_time ON command_log(created_at);"
+	"CREATE VIRTUAL TABLE command_fts USING fts5(command,"
+	"  content = 'command_log', content_rowid = 'id',"
+	"  tokenize = 'trigram');"
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1183,7 +1222,7 @@ store_access_list(struct store *st, long long user_id, time_t now,
 	"host_name, login, started_at, ifnull(ended_at, 0), " \
 	"ifnull(end_reason, ''), ifnull(exit_status, -1), bytes_in, " \
 	"bytes_out, ifnull(pid, 0), ifnull(pid_start, 0), tty, command, " \
-	"peer, message"
+	"peer, message, recording, rec_status, rec_files, rec_bytes, rec_lost"
 
 static void
 fill_session(sqlite3_stmt *s, void *r)
@@ -1208,6 +1247,11 @@ fill_session(sqlite3_stmt *s, void *r)
 	col_text(s, 15, x->command, sizeof(x->command));
 	col_text(s, 16, x->peer, sizeof(x->peer));
 	col_text(s, 17, x->message, sizeof(x->message));
+	col_text(s, 18, x->recording, sizeof(x->recording));
+	col_text(s, 19, x->rec_status, sizeof(x->rec_status));
+	x->rec_files = sqlite3_column_int(s, 20);
+	x->rec_bytes = sqlite3_column_int64(s, 21);
+	x->rec_lost = sqlite3_column_int64(s, 22);
 }
 
 static int
@@ -1353,4 +1397,295 @@ store_session_list(struct store *st, long long user_id, int open_only,
 	sqlite3_bind_int(s, 2, !!open_only);
 	sqlite3_bind_int64(s, 3, limit ? (long long)limit : -1);
 	return collect(st, s, sizeof(**rows), fill_session, (void **)rows, n);
+}
+
+int
+store_session_recording(struct store *st, long long id, const char *path,
+    const char *status, int files, long long bytes, long long lost)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "UPDATE sessions SET recording = CASE WHEN ?2 = '' THEN "
+	    "recording ELSE ?2 END, rec_status = ?3, rec_files = ?4, "
+	    "rec_bytes = ?5, rec_lost = ?6 WHERE id = ?1", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, path ? path : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, files);
+	sqlite3_bind_int64(s, 5, bytes);
+	sqlite3_bind_int64(s, 6, lost);
+	rc = step_write(st, s, "record session recording", NULL);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_recording_list(struct store *st, long long user_id, const char *host,
+    size_t limit, struct session_row **rows, size_t *n)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "SELECT " SESSION_COLS " FROM sessions WHERE "
+	    "recording != '' AND (?1 = 0 OR user_id = ?1) AND "
+	    "(?2 IS NULL OR host_name = ?2) "
+	    "ORDER BY started_at DESC, rowid DESC LIMIT ?3", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, user_id);
+	if (host)
+		sqlite3_bind_text(s, 2, host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, limit ? (long long)limit : -1);
+	return collect(st, s, sizeof(**rows), fill_session, (void **)rows, n);
+}
+
+/* ---- command history ---- */
+
+int
+store_history_add(struct store *st, const struct history_row *rows, size_t n)
+{
+	sqlite3_stmt *s, *f;
+	size_t i;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (exec(st, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (prep(st, "INSERT INTO command_log (created_at, host, user, "
+	    "session_id, command, command_hash, source, flags, is_blocked, "
+	    "blocked_reason, username, host_name) VALUES (?1, "
+	    "(SELECT id FROM hosts WHERE id = ?2), "
+	    "(SELECT id FROM users WHERE id = ?3), ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10, ?11, ?12)", &s) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	if (prep(st, "INSERT INTO command_fts (rowid, command) VALUES "
+	    "(last_insert_rowid(), ?1)", &f) == -1) {
+		sqlite3_finalize(s);
+		store_rollback(st);
+		return -1;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct history_row *r = &rows[i];
+
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, (long long)r->created);
+		sqlite3_bind_int64(s, 2, r->host_id);
+		sqlite3_bind_int64(s, 3, r->user_id);
+		sqlite3_bind_int64(s, 4, r->session_id);
+		sqlite3_bind_text(s, 5, r->blocked ? "" : r->command, -1,
+		    SQLITE_STATIC);
+		if (r->blocked)
+			sqlite3_bind_null(s, 6);
+		else
+			sqlite3_bind_blob(s, 6, r->hash, sizeof(r->hash),
+			    SQLITE_STATIC);
+		sqlite3_bind_text(s, 7, r->source, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 8, r->flags);
+		sqlite3_bind_int(s, 9, !!r->blocked);
+		sqlite3_bind_text(s, 10, r->reason, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 11, r->user, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 12, r->host, -1, SQLITE_STATIC);
+		if ((rc = step_write(st, s, "store commands", NULL)) == 0 &&
+		    !r->blocked && r->command[0]) {
+			sqlite3_reset(f);
+			sqlite3_bind_text(f, 1, r->command, -1, SQLITE_STATIC);
+			rc = step_write(st, f, "index commands", NULL);
+		}
+	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(f);
+	if (rc == 0)
+		return store_commit(st);
+	store_rollback(st);
+	return -1;
+}
+
+/* After the id (c.id, or max(c.id) for --unique): */
+#define HISTORY_COLS "c.created_at, ifnull(c.host, 0), " \
+	"ifnull(c.user, 0), ifnull(c.session_id, 0), c.command, " \
+	"c.command_hash, c.source, c.flags, c.is_blocked, c.blocked_reason, " \
+	"c.username, c.host_name"
+
+static void
+fill_history(sqlite3_stmt *s, void *r)
+{
+	struct history_row *h = r;
+	const void *b;
+
+	h->id = sqlite3_column_int64(s, 0);
+	h->created = (time_t)sqlite3_column_int64(s, 1);
+	h->host_id = sqlite3_column_int64(s, 2);
+	h->user_id = sqlite3_column_int64(s, 3);
+	h->session_id = sqlite3_column_int64(s, 4);
+	col_text(s, 5, h->command, sizeof(h->command));
+	if ((b = sqlite3_column_blob(s, 6)) != NULL &&
+	    sqlite3_column_bytes(s, 6) == (int)sizeof(h->hash))
+		memcpy(h->hash, b, sizeof(h->hash));
+	col_text(s, 7, h->source, sizeof(h->source));
+	h->flags = sqlite3_column_int(s, 8);
+	h->blocked = sqlite3_column_int(s, 9);
+	col_text(s, 10, h->reason, sizeof(h->reason));
+	col_text(s, 11, h->user, sizeof(h->user));
+	col_text(s, 12, h->host, sizeof(h->host));
+	h->uses = sqlite3_column_count(s) > 13 ?
+	    sqlite3_column_int64(s, 13) : 1;
+}
+
+/*
+ * One statement per shape. A text of three or more characters goes
+ * through the trigram index (a quoted FTS5 phrase is an exact substring,
+ * case-insensitive); shorter ones are scanned with instr() over the rows
+ * the other filters leave, newest first, so LIMIT stops the scan early.
+ */
+int
+store_history_query(struct store *st, const struct history_query *q,
+    struct history_row **rows, size_t *n)
+{
+	sqlite3_stmt *s;
+	char sql[1024], *phrase = NULL;
+	const char *text = q->text && *q->text ? q->text : NULL;
+	int fts = text && strlen(text) >= 3, rc;
+	size_t i, j;
+
+	/*
+	 * For --unique, SQLite takes the bare columns of a group from the
+	 * row holding its max(c.id): the newest use of each command.
+	 */
+	snprintf(sql, sizeof(sql),
+	    "SELECT * FROM (SELECT %s, " HISTORY_COLS "%s FROM command_log c "
+	    "WHERE (?1 = 0 OR c.user = ?1) AND (?2 IS NULL OR c.host_name = ?2) "
+	    "%s %s ORDER BY 1 DESC LIMIT ?4 OFFSET ?5) ORDER BY 1",
+	    q->unique ? "max(c.id)" : "c.id", q->unique ? ", count(*)" : "",
+	    !text ? "" : fts ? "AND c.id IN (SELECT rowid FROM command_fts "
+	    "WHERE command_fts MATCH ?3)" :
+	    "AND instr(lower(c.command), lower(?3)) > 0",
+	    q->unique ? "AND c.is_blocked = 0 GROUP BY c.host_name, "
+	    "c.command_hash" : "");
+	if (prep(st, sql, &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, q->user_id);
+	if (q->host)
+		sqlite3_bind_text(s, 2, q->host, -1, SQLITE_STATIC);
+	if (fts) {
+		/* "..." with every " doubled: one phrase, no query syntax. */
+		if ((phrase = malloc(strlen(text) * 2 + 3)) == NULL) {
+			sqlite3_finalize(s);
+			return err_set(ERR_SYS, "out of memory");
+		}
+		phrase[0] = '"';
+		for (i = 0, j = 1; text[i]; i++) {
+			if (text[i] == '"')
+				phrase[j++] = '"';
+			phrase[j++] = text[i];
+		}
+		phrase[j++] = '"';
+		phrase[j] = '\0';
+		sqlite3_bind_text(s, 3, phrase, -1, SQLITE_STATIC);
+	} else if (text) {
+		sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(s, 4, q->limit ? (long long)q->limit : 20);
+	sqlite3_bind_int64(s, 5, (long long)q->offset);
+	rc = collect(st, s, sizeof(**rows), fill_history, (void **)rows, n);
+	free(phrase);
+	return rc;
+}
+
+/*
+ * Delete the rows matching where (one parameter: host or t) from the
+ * index, then from the table, in one transaction (or inside the
+ * caller's).
+ */
+static int
+history_delete(struct store *st, const char *where, const char *host,
+    long long t, long long *count)
+{
+	sqlite3_stmt *s;
+	char sql[256];
+	int rc = 0, i, own = sqlite3_get_autocommit(st->db);
+	long long changed = 0;
+
+	if (own && exec(st, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	for (i = 0; i < 2 && rc == 0; i++) {
+		snprintf(sql, sizeof(sql), i == 0 ?
+		    "INSERT INTO command_fts (command_fts, rowid, command) "
+		    "SELECT 'delete', id, command FROM command_log WHERE %s "
+		    "AND is_blocked = 0 AND command != ''" :
+		    "DELETE FROM command_log WHERE %s", where);
+		if (prep(st, sql, &s) == -1) {
+			rc = -1;
+			break;
+		}
+		if (host)
+			sqlite3_bind_text(s, 1, host, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(s, 1, t);
+		rc = step_write(st, s, "delete commands", NULL);
+		sqlite3_finalize(s);
+		changed = sqlite3_changes(st->db);
+	}
+	if (rc == -1) {
+		if (own)
+			store_rollback(st);
+		return -1;
+	}
+	if (own && store_commit(st) == -1)
+		return -1;
+	if (count)
+		*count = changed;
+	return 0;
+}
+
+int
+store_history_clear(struct store *st, const char *host, long long *count)
+{
+	return history_delete(st, "host_name = ?1", host, 0, count);
+}
+
+int
+store_history_purge(struct store *st, time_t before, long long *count)
+{
+	return history_delete(st, "created_at < ?1", NULL, (long long)before,
+	    count);
+}
+
+int
+store_history_retain(struct store *st, int retention_days)
+{
+	sqlite3_stmt *s;
+	long long last = 0, now = (long long)when_now();
+	int rc;
+
+	if (retention_days <= 0)
+		return 0;
+	if (prep(st, "SELECT value FROM meta WHERE key = 'history_purged'",
+	    &s) == -1)
+		return -1;
+	if ((rc = step_one(st, s, "read meta")) == 1)
+		last = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc == -1)
+		return -1;
+	if (last > now - 86400 && last <= now)
+		return 0;
+	if (exec(st, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (store_history_purge(st, (time_t)(now - 86400LL * retention_days),
+	    NULL) == -1 || prep(st, "INSERT OR REPLACE INTO meta (key, value) "
+	    "VALUES ('history_purged', ?1)", &s) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, now);
+	rc = step_write(st, s, "write meta", NULL);
+	sqlite3_finalize(s);
+	if (rc == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	return store_commit(st) == -1 ? -1 : 1;
 }

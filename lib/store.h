@@ -21,7 +21,7 @@
 #include "keys.h"
 #include "name.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 enum {
 	STORE_RDONLY = 1 << 0,	/* never write, not even a migration */
@@ -187,6 +187,11 @@ struct session_row {
 	char command[512];	/* the remote command, escaped; "" for a shell */
 	char peer[64];		/* the client's address */
 	char message[256];	/* why it failed or ended, for people */
+	char recording[512];	/* the first cast file, "" none */
+	char rec_status[160];	/* "", off, ok, partial: ..., failed: ... */
+	int rec_files;		/* cast files written (continuations) */
+	long long rec_bytes;	/* bytes written to them */
+	long long rec_lost;	/* session bytes missing from them */
 };
 
 /*
@@ -214,5 +219,71 @@ int store_session_get(struct store *st, long long id, struct session_row *out);
  */
 int store_session_list(struct store *st, long long user_id, int open_only,
     size_t limit, struct session_row **rows, size_t *n);
+/*
+ * Record what became of a session's recording (any time, live or ended):
+ * path "" keeps the stored one.
+ */
+int store_session_recording(struct store *st, long long id, const char *path,
+    const char *status, int files, long long bytes, long long lost);
+/*
+ * Sessions with a recording, newest first, at most limit (0: all), of
+ * user_id and host name when given (0 / NULL: any).
+ */
+int store_recording_list(struct store *st, long long user_id,
+    const char *host, size_t limit, struct session_row **rows, size_t *n);
+
+#define HISTORY_CMD_MAX	8192	/* stored text, after masking */
+
+enum {
+	HISTORY_UNCERTAIN = 1 << 0,	/* tab completion, history recall... */
+	HISTORY_PASTE = 1 << 1,		/* pasted, not typed */
+	HISTORY_TRUNCATED = 1 << 2,	/* longer than the rebuilder keeps */
+	HISTORY_NOECHO = 1 << 3,	/* typed with echo off: no text */
+	HISTORY_UNCOMMITTED = 1 << 4,	/* typed, never entered */
+};
+
+/* A row of command_log: one command, or a marker with no text. */
+struct history_row {
+	long long id, session_id, user_id, host_id;
+	time_t created;
+	char user[NAME_MAX_LEN + 1];
+	char host[NAME_MAX_LEN + 1];
+	char source[8];			/* typed, exec */
+	int flags;			/* HISTORY_* */
+	int blocked;			/* 1: command is "" */
+	char reason[160];		/* why blocked (or the marker's text) */
+	long long uses;			/* --unique: how many times */
+	unsigned char hash[32];		/* SHA-256 of command; zero if blocked */
+	char command[HISTORY_CMD_MAX + 1];	/* masked */
+};
+
+/* Insert n rows in one transaction (ids and names as given). */
+int store_history_add(struct store *st, const struct history_row *rows,
+    size_t n);
+
+struct history_query {
+	const char *text;	/* substring, case-insensitive; NULL: any */
+	long long user_id;	/* 0: everyone's */
+	const char *host;	/* NULL: every host */
+	int unique;		/* one row per distinct command: last use, uses */
+	size_t limit, offset;	/* newest first; limit 0: 20 */
+};
+
+/*
+ * Rows matching q, newest first after skipping offset, oldest of them
+ * first in the array (as a terminal lists them).
+ */
+int store_history_query(struct store *st, const struct history_query *q,
+    struct history_row **rows, size_t *n);
+/* Delete every command of host (by name); *count gets how many. */
+int store_history_clear(struct store *st, const char *host, long long *count);
+/* Delete commands created before t; *count gets how many. */
+int store_history_purge(struct store *st, time_t before, long long *count);
+/*
+ * Purge at most once a day: when retention_days > 0 and the last purge
+ * is more than a day old, delete what is older than retention_days.
+ * Returns 1 when it purged, 0 when not due, -1.
+ */
+int store_history_retain(struct store *st, int retention_days);
 
 #endif

@@ -182,3 +182,25 @@ when_span(long long s, char *buf, size_t size)
 		snprintf(buf, size, "%llds", s);
 	return buf;
 }
+
+char *
+when_ago(time_t t, time_t now, char *buf, size_t size)
+{
+	long long d = (long long)now - (long long)t;
+	char iso[WHEN_ISO_LEN];
+
+	if (d < 0 || d >= 60LL * 86400) {
+		when_iso(t, iso);
+		snprintf(buf, size, "%.10s", iso);
+	} else if (d < 5)
+		snprintf(buf, size, "just now");
+	else if (d < 60)
+		snprintf(buf, size, "%llds ago", d);
+	else if (d < 3600)
+		snprintf(buf, size, "%lldm ago", d / 60);
+	else if (d < 86400)
+		snprintf(buf, size, "%lldh ago", d / 3600);
+	else
+		snprintf(buf, size, "%lldd ago", d / 86400);
+	return buf;
+}

@@ -34,6 +34,12 @@ long long when_mono_ns(void);
  * unit that divides it). Returns buf.
  */
 char *when_span(long long s, char *buf, size_t size);
+/*
+ * How long before now t was, as a listing shows it: "just now", "45s
+ * ago", "5m ago", "3h ago", "12d ago"; a date (2026-10-01) past 60 days
+ * or in the future. Returns buf (at least 16 bytes).
+ */
+char *when_ago(time_t t, time_t now, char *buf, size_t size);
 /* Read the clock; the one place that does, so tests can reason about it. */
 time_t when_now(void);
 

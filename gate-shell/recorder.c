@@ -1,0 +1,742 @@
+/*
+ * recorder: the recording and history of one session, in a process of
+ * its own (see recorder.h). The proxy side is recorder_feed(): one
+ * writev() of a frame per relayed chunk, never a wait. Everything else,
+ * disk and database included, happens in the forked recorder, which
+ * reads the frames until the proxy closes the pipe.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cast.h"
+#include "cmdline.h"
+#include "err.h"
+#include "log.h"
+#include "policy.h"
+#include "recorder.h"
+#include "store.h"
+#include "text.h"
+#include "when.h"
+
+struct frame {
+	char type;		/* 'o', 'i', 'r' (len 0, size in lost), 'e' */
+	char pad[3];
+	uint32_t len;
+	long long t_ns;		/* since the proxy's t0 */
+	unsigned long long lost;	/* bytes dropped so far (cumulative) */
+};
+
+#define IN_BUF		(256 * 1024)
+#define BATCH		64		/* history rows per transaction */
+#define BATCH_NS	2000000000LL	/* ... or this long after the first */
+#define FLUSH_AT	(256 * 1024)	/* cast bytes queued before a write */
+
+/* ---- the file ---- */
+
+static int
+owned_dir(int fd, const char *what, char *why, size_t wl)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		snprintf(why, wl, "%s is not a directory", what);
+		return -1;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(why, wl, "%s must be owned by the gate account and "
+		    "not be writable by group or others", what);
+		return -1;
+	}
+	return 0;
+}
+
+int
+recorder_open_file(struct recorder_file *f, const char *dir,
+    const char *user, long long id)
+{
+	char day[16], name[NAME_MAX_LEN + 48], what[160];
+	struct tm tm;
+	time_t now = time(NULL);
+	int top = -1;
+
+	memset(f, 0, sizeof(*f));
+	f->dirfd = f->fd = -1;
+	snprintf(what, sizeof(what), "recordings directory %.120s", dir);
+	/* O_NOFOLLOW: a planted symlink is refused, not followed (B5). */
+	if ((top = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		snprintf(f->why, sizeof(f->why), "%s %s", what,
+		    errno == ELOOP || errno == ENOTDIR ? "is a symbolic link "
+		    "or not a directory" : strerror(errno));
+		goto fail;
+	}
+	if (owned_dir(top, what, f->why, sizeof(f->why)) == -1)
+		goto fail;
+	if (faccessat(top, ".", W_OK, AT_EACCESS) == -1) {
+		snprintf(f->why, sizeof(f->why), "%s is not writable", what);
+		goto fail;
+	}
+	gmtime_r(&now, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	if (mkdirat(top, day, 0700) == -1 && errno != EEXIST) {
+		snprintf(f->why, sizeof(f->why), "%.120s: cannot create %s: "
+		    "%.40s", what, day, strerror(errno));
+		goto fail;
+	}
+	if ((f->dirfd = openat(top, day, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		snprintf(f->why, sizeof(f->why), "%.120s/%s %s", dir, day,
+		    errno == ELOOP || errno == ENOTDIR ? "is a symbolic link "
+		    "or not a directory" : strerror(errno));
+		goto fail;
+	}
+	snprintf(what, sizeof(what), "%.120s/%s", dir, day);
+	if (owned_dir(f->dirfd, what, f->why, sizeof(f->why)) == -1)
+		goto fail;
+	snprintf(f->base, sizeof(f->base), "%s.%lld", user, id);
+	snprintf(name, sizeof(name), "%s.cast", f->base);
+	if ((f->fd = openat(f->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		snprintf(f->why, sizeof(f->why), "cannot create %.100s/%.40s: "
+		    "%.40s", what, name, strerror(errno));
+		goto fail;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/%s/%s", dir, day, name);
+	close(top);
+	return 0;
+fail:
+	if (top >= 0)
+		close(top);
+	recorder_file_close(f);
+	return err_set(ERR_SYS, "%s", f->why);
+}
+
+void
+recorder_file_close(struct recorder_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->dirfd >= 0)
+		close(f->dirfd);
+	f->fd = f->dirfd = -1;
+}
+
+/* ---- the proxy's end ---- */
+
+static int
+flush_pending(struct recorder *r)
+{
+	ssize_t w;
+
+	while (r->plen > 0) {
+		w = write(r->fd, r->pend + r->poff, r->plen);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		r->poff += (size_t)w;
+		r->plen -= (size_t)w;
+	}
+	r->poff = 0;
+	return 0;
+}
+
+static void
+send_frame(struct recorder *r, char type, const char *buf, size_t n,
+    unsigned long long extra)
+{
+	struct frame h = { .type = type, .len = (uint32_t)n };
+	struct iovec iov[2];
+	ssize_t w;
+	size_t total = sizeof(h) + n;
+
+	if (r->fd < 0)
+		return;
+	/* A frame half in the pipe goes first, or this one is dropped. */
+	if (r->plen > 0 && flush_pending(r) == -1) {
+		if (errno != EAGAIN)
+			goto dead;
+		r->lost += n;
+		return;
+	}
+	h.t_ns = when_mono_ns() - r->t0;
+	h.lost = type == 'r' ? extra : r->lost;
+	iov[0] = (struct iovec){ &h, sizeof(h) };
+	iov[1] = (struct iovec){ (void *)buf, n };
+	while ((w = writev(r->fd, iov, n ? 2 : 1)) == -1 && errno == EINTR)
+		;
+	if (w == (ssize_t)total)
+		return;
+	if (w == -1) {
+		if (errno != EAGAIN)
+			goto dead;
+		r->lost += n;
+		return;
+	}
+	/* Part of it went: the rest must follow, or the stream tears. */
+	if ((size_t)w < sizeof(h)) {
+		memcpy(r->pend, (char *)&h + w, sizeof(h) - (size_t)w);
+		memcpy(r->pend + sizeof(h) - (size_t)w, buf, n);
+	} else {
+		memcpy(r->pend, buf + ((size_t)w - sizeof(h)),
+		    total - (size_t)w);
+	}
+	r->poff = 0;
+	r->plen = total - (size_t)w;
+	return;
+dead:
+	/* The recorder is gone: everything from now on is lost. */
+	close(r->fd);
+	r->fd = -1;
+	r->lost += n;
+}
+
+void
+recorder_feed(struct recorder *r, char type, const char *buf, size_t n)
+{
+	send_frame(r, type, buf, n, 0);
+}
+
+void
+recorder_resize(struct recorder *r, int cols, int rows)
+{
+	send_frame(r, 'r', NULL, 0,
+	    ((unsigned long long)(unsigned)cols << 16) | (unsigned)rows);
+}
+
+int
+recorder_finish(struct recorder *r, int wait_ms)
+{
+	long long end = when_mono_ns() + (long long)wait_ms * 1000000;
+	struct pollfd pfd;
+	int st, fl;
+
+	if (r->fd >= 0) {
+		/* Blocking from here: the user's terminal is already back. */
+		pfd = (struct pollfd){ .fd = r->fd, .events = POLLOUT };
+		while (r->plen > 0 && when_mono_ns() < end) {
+			if (flush_pending(r) == 0)
+				break;
+			if (errno != EAGAIN)
+				break;
+			poll(&pfd, 1, 50);
+		}
+		if (r->plen == 0 && (fl = fcntl(r->fd, F_GETFL)) != -1 &&
+		    fcntl(r->fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+			send_frame(r, 'e', NULL, 0, 0);
+		if (r->fd >= 0)
+			close(r->fd);
+		r->fd = -1;
+	}
+	if (r->pid <= 0)
+		return err_set(ERR_SYS, "no recorder");
+	for (;;) {
+		pid_t w = waitpid(r->pid, &st, WNOHANG);
+		if (w == r->pid)
+			break;
+		if (w == -1 && errno != EINTR)
+			return err_set(ERR_SYS, "waitpid: %s", strerror(errno));
+		if (when_mono_ns() >= end)
+			return err_set(ERR_SYS, "the recorder is still "
+			    "writing; it finishes on its own");
+		poll(NULL, 0, 10);
+	}
+	r->pid = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return err_set(ERR_SYS, "the recorder failed (status %d)", st);
+	return 0;
+}
+
+/* ---- the recorder ---- */
+
+struct rec {
+	const struct recorder_opts *o;
+	struct store *st;
+	struct cmdline *cl;
+	struct cast_writer cast;
+	int casting;			/* a file is open */
+	int files;
+	long long bytes_done;		/* in files already closed */
+	long long file_t0;		/* frame time the current file starts */
+	long long now_ns;		/* the last frame's time */
+	unsigned long long lost_seen;	/* the proxy's drop count */
+	long long disk_lost;		/* what failed writes cost, closed files */
+	int disk_err;
+	char path[PATH_MAX];
+	struct history_row *rows;
+	size_t nrows;
+	long long batch_start;
+	long long stored, dropped_rows;
+	char why[200];			/* why the recording failed */
+};
+
+/* Write the queued rows; on failure keep them for the next try. */
+static void
+store_rows(struct rec *R, int final)
+{
+	int tries = final ? 20 : 1;
+
+	if (R->nrows == 0)
+		return;
+	while (tries-- > 0) {
+		if (R->st && store_history_add(R->st, R->rows, R->nrows) == 0) {
+			R->stored += (long long)R->nrows;
+			R->nrows = 0;
+			return;
+		}
+		if (tries > 0)
+			poll(NULL, 0, 100);
+	}
+	log_err("session %lld: cannot store %zu command(s): %s",
+	    R->o->session_id, R->nrows, R->st ? err_msg() : "no database");
+	if (final || R->nrows == BATCH) {
+		R->dropped_rows += (long long)R->nrows;
+		R->nrows = 0;
+	}
+}
+
+static struct history_row *
+new_row(struct rec *R, const char *source, int flags)
+{
+	struct history_row *h;
+
+	if (R->nrows == BATCH)
+		store_rows(R, 0);
+	if (R->nrows == BATCH)
+		return NULL;
+	if (R->nrows == 0)
+		R->batch_start = when_mono_ns();
+	h = &R->rows[R->nrows++];
+	memset(h, 0, sizeof(*h) - sizeof(h->command) + 1);
+	h->created = time(NULL);
+	h->session_id = R->o->session_id;
+	h->user_id = R->o->user_id;
+	h->host_id = R->o->host_id;
+	snprintf(h->user, sizeof(h->user), "%s", R->o->user);
+	snprintf(h->host, sizeof(h->host), "%s", R->o->host);
+	snprintf(h->source, sizeof(h->source), "%s", source);
+	h->flags = flags;
+	return h;
+}
+
+/*
+ * Put text through the policy and queue it. Invalid UTF-8 becomes
+ * U+FFFD first (the policy matches UTF-8). Anything the policy cannot
+ * decide is stored blocked: a broken policy never stores a command
+ * unmasked.
+ */
+static void
+add_command(struct rec *R, const char *source, int flags, const char *text,
+    size_t len)
+{
+	static struct policy_verdict v;
+	static char clean[CMDLINE_MAX * 3 + 1];
+	struct history_row *h;
+	size_t i = 0, n = 0, k;
+	uint32_t cp;
+
+	if ((h = new_row(R, source, flags)) == NULL)
+		return;
+	while (i < len && n + 4 < sizeof(clean)) {
+		if ((k = text_utf8_next((const unsigned char *)text + i,
+		    len - i, &cp)) == 0 || cp < 0x20 || cp == 0x7f ||
+		    (cp >= 0x80 && cp < 0xa0)) {
+			memcpy(clean + n, "\xef\xbf\xbd", 3);
+			n += 3;
+			i += k ? k : 1;
+		} else {
+			memcpy(clean + n, text + i, k);
+			n += k;
+			i += k;
+		}
+	}
+	clean[n] = '\0';
+	if (R->o->policy == NULL) {
+		h->blocked = 1;
+		snprintf(h->reason, sizeof(h->reason), "policy unavailable: %s",
+		    R->o->policy_error ? R->o->policy_error : "not loaded");
+		return;
+	}
+	if (policy_check(R->o->policy, clean, n, &v) == -1 || v.blocked) {
+		h->blocked = 1;
+		snprintf(h->reason, sizeof(h->reason), "%s", v.blocked &&
+		    v.reason[0] ? v.reason : err_msg());
+		return;
+	}
+	snprintf(h->command, sizeof(h->command), "%s", v.masked);
+	crypto_hash_sha256(h->hash, (const unsigned char *)h->command,
+	    strlen(h->command));
+}
+
+static int
+line_flags(int f)
+{
+	return (f & CMDLINE_UNCERTAIN ? HISTORY_UNCERTAIN : 0) |
+	    (f & CMDLINE_PASTE ? HISTORY_PASTE : 0) |
+	    (f & CMDLINE_TRUNCATED ? HISTORY_TRUNCATED : 0) |
+	    (f & CMDLINE_NOECHO ? HISTORY_NOECHO : 0) |
+	    (f & CMDLINE_UNCOMMITTED ? HISTORY_UNCOMMITTED : 0);
+}
+
+static void
+take_lines(struct rec *R)
+{
+	struct cmdline_line l;
+	struct history_row *h;
+	const char *p, *nl;
+	size_t rest, n;
+
+	while (cmdline_next(R->cl, &l) == 1) {
+		if (l.flags & CMDLINE_NOECHO) {
+			/* Decision 1: a marker, never the text. */
+			if ((h = new_row(R, "typed", line_flags(l.flags))) ==
+			    NULL)
+				continue;
+			h->blocked = 1;
+			snprintf(h->reason, sizeof(h->reason), "%zu byte%s "
+			    "typed with echo off%s", l.typed, l.typed == 1 ?
+			    "" : "s", l.flags & CMDLINE_PARTIAL_ECHO ?
+			    " (echo uncertain)" : "");
+			continue;
+		}
+		if (l.flags & CMDLINE_FULLSCREEN) {
+			if ((h = new_row(R, "typed", HISTORY_NOECHO)) == NULL)
+				continue;
+			h->blocked = 1;
+			snprintf(h->reason, sizeof(h->reason), "%zu byte%s "
+			    "typed in a full-screen program (not rebuilt)",
+			    l.typed, l.typed == 1 ? "" : "s");
+			continue;
+		}
+		if (l.len == 0 && !(l.flags & CMDLINE_UNCERTAIN))
+			continue;
+		/*
+		 * A paste may hold several lines: each is a command of its
+		 * own to the policy, whose rules anchor at the start.
+		 */
+		for (p = l.text, rest = l.len; ; p = nl + 1) {
+			nl = memchr(p, '\n', rest);
+			n = nl ? (size_t)(nl - p) : rest;
+			if (n > 0 || (!nl && p == l.text))
+				add_command(R, "typed", line_flags(l.flags), p,
+				    n);
+			if (!nl)
+				break;
+			rest -= n + 1;
+		}
+		/* record_input: only keys whose echo the gate saw. */
+		if (R->o->record_input && R->casting && l.rawlen > 0)
+			cast_event(&R->cast, (R->now_ns - R->file_t0) / 1000,
+			    'i', l.raw, l.rawlen);
+	}
+}
+
+static void
+cast_failed(struct rec *R, const char *why)
+{
+	if (!R->why[0])
+		snprintf(R->why, sizeof(R->why), "%s", why);
+	log_err("session %lld: recording: %s", R->o->session_id, why);
+}
+
+/* Close the current file and start NAME.N.cast, when it is full. */
+static void
+next_file(struct rec *R)
+{
+	char name[NAME_MAX_LEN + 64];
+	int fd;
+
+	cast_finish(&R->cast, (R->now_ns - R->file_t0) / 1000);
+	R->bytes_done += R->cast.bytes;
+	R->disk_lost += R->cast.lost;
+	if (R->cast.err)
+		R->disk_err = R->cast.err;
+	close(R->cast.fd);
+	R->casting = 0;
+	snprintf(name, sizeof(name), "%s.%d.cast", R->o->file->base,
+	    R->files + 1);
+	if ((fd = openat(R->o->file->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		char why[200];
+		snprintf(why, sizeof(why), "cannot create continuation %s: %s",
+		    name, strerror(errno));
+		cast_failed(R, why);
+		return;
+	}
+	cast_close(&R->cast);
+	if (cast_open(&R->cast, fd) == -1) {
+		close(fd);
+		cast_failed(R, "out of memory");
+		return;
+	}
+	R->files++;
+	R->casting = 1;
+	R->file_t0 = R->now_ns;
+	cast_header(&R->cast, R->o->width, R->o->height, time(NULL),
+	    R->o->term, NULL);
+}
+
+static void
+frame(struct rec *R, const struct frame *h, const char *data)
+{
+	size_t off;
+
+	R->now_ns = h->t_ns;
+	if (h->type != 'r' && h->lost != R->lost_seen) {
+		/* Bytes went missing: never guess a command across them. */
+		R->lost_seen = h->lost;
+		if (R->cl)
+			cmdline_gap(R->cl);
+	}
+	switch (h->type) {
+	case 'o':
+		if (R->casting) {
+			if (R->cast.bytes + (long long)cast_queued(&R->cast) +
+			    (long long)h->len * 6 > R->o->max_file)
+				next_file(R);
+			if (R->casting)
+				cast_event(&R->cast, (h->t_ns - R->file_t0) /
+				    1000, 'o', data, h->len);
+		}
+		if (R->cl)
+			cmdline_output(R->cl, data, h->len);
+		break;
+	case 'i':
+		for (off = 0; R->cl && off < h->len; ) {
+			off += cmdline_input(R->cl, data + off, h->len - off,
+			    h->t_ns);
+			take_lines(R);
+		}
+		break;
+	case 'r':
+		if (R->casting)
+			cast_resize(&R->cast, (h->t_ns - R->file_t0) / 1000,
+			    (int)(h->lost >> 16), (int)(h->lost & 0xffff));
+		break;
+	default:
+		break;
+	}
+	if (R->cl)
+		take_lines(R);
+	if (R->casting && cast_queued(&R->cast) > FLUSH_AT &&
+	    cast_flush(&R->cast) == -1)
+		cast_failed(R, err_msg());
+}
+
+/* The status line of the session row. */
+static void
+status(struct rec *R, char *out, size_t size, long long *bytes,
+    long long *lost)
+{
+	char extra[64] = "";
+
+	*bytes = R->bytes_done + (R->casting ? R->cast.bytes : 0);
+	*lost = (long long)R->lost_seen + R->disk_lost +
+	    (R->casting ? R->cast.lost : 0);
+	if (!R->o->tty)
+		snprintf(extra, sizeof(extra), "; non-interactive: input not "
+		    "recorded");
+	else if (!R->o->record_input)
+		snprintf(extra, sizeof(extra), "; output only");
+	if (R->o->file->fd < 0)
+		snprintf(out, size, "failed: %.150s", R->o->file->why);
+	else if (*lost > 0 || R->why[0])
+		snprintf(out, size, "partial: %lld bytes not recorded%s%s%.80s%s",
+		    *lost, R->lost_seen ? " (the recorder fell behind)" : "",
+		    R->why[0] ? " (" : "", R->why, R->why[0] ? ")" : "");
+	else
+		snprintf(out, size, "ok%s", extra);
+}
+
+static int
+run(struct rec *R, int fd)
+{
+	static char in[IN_BUF];
+	struct frame h;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t have = 0, off;
+	ssize_t r;
+	int timeout, eof = 0;
+	long long due;
+
+	while (!eof) {
+		timeout = -1;
+		if (R->nrows > 0) {
+			due = R->batch_start + BATCH_NS - when_mono_ns();
+			timeout = due <= 0 ? 0 : (int)(due / 1000000) + 1;
+		}
+		if (R->casting && cast_queued(&R->cast) > 0)
+			timeout = 0;
+		if (poll(&pfd, 1, timeout) == 0) {
+			/* Nothing waiting: a good time for the disk. */
+			if (R->casting && cast_queued(&R->cast) > 0 &&
+			    cast_flush(&R->cast) == -1)
+				cast_failed(R, err_msg());
+			if (R->nrows > 0 && when_mono_ns() >= R->batch_start +
+			    BATCH_NS)
+				store_rows(R, 0);
+			if (R->casting && cast_queued(&R->cast) > 0)
+				continue;
+			if (poll(&pfd, 1, R->nrows > 0 ? 100 : -1) == 0)
+				continue;
+		}
+		r = read(fd, in + have, sizeof(in) - have);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+		for (off = 0; have - off >= sizeof(h); ) {
+			memcpy(&h, in + off, sizeof(h));
+			if (h.len > RELAY_BUF)
+				return err_set(ERR_SYS, "bad frame");
+			if (have - off < sizeof(h) + h.len)
+				break;
+			if (h.type == 'e') {
+				R->lost_seen = h.lost;
+				eof = 1;
+				break;
+			}
+			frame(R, &h, in + off + sizeof(h));
+			off += sizeof(h) + h.len;
+		}
+		memmove(in, in + off, have - off);
+		have -= off;
+	}
+	return 0;
+}
+
+static void
+child(const struct recorder_opts *o, int fd)
+{
+	static struct rec R;
+	char st[200];
+	long long bytes, lost;
+	int rc = 0;
+
+	R.o = o;
+	if (sodium_init() < 0)
+		_exit(1);
+	if ((R.rows = calloc(BATCH, sizeof(*R.rows))) == NULL)
+		_exit(1);
+	if (o->tty && (R.cl = cmdline_new()) == NULL)
+		_exit(1);
+	if ((R.st = store_open(o->database, STORE_NOMIGRATE,
+	    o->db_timeout_ms)) == NULL)
+		log_err("session %lld: history: %s", o->session_id, err_msg());
+	if (o->file->fd >= 0) {
+		if (cast_open(&R.cast, o->file->fd) == -1)
+			cast_failed(&R, err_msg());
+		else {
+			R.casting = 1;
+			R.files = 1;
+			cast_header(&R.cast, o->width, o->height, time(NULL),
+			    o->term, NULL);
+		}
+	}
+	if (o->exec)
+		add_command(&R, "exec", 0, o->exec, strlen(o->exec));
+	if (run(&R, fd) == -1) {
+		log_err("session %lld: recorder: %s", o->session_id, err_msg());
+		rc = 1;
+	}
+	if (R.cl) {
+		cmdline_finish(R.cl, R.now_ns);
+		take_lines(&R);
+	}
+	if (R.casting && cast_finish(&R.cast, (R.now_ns - R.file_t0) /
+	    1000) == -1)
+		cast_failed(&R, err_msg());
+	if (R.casting && fsync(R.cast.fd) == -1)
+		cast_failed(&R, strerror(errno));
+	store_rows(&R, 1);
+	status(&R, st, sizeof(st), &bytes, &lost);
+	if (R.st && store_session_recording(R.st, o->session_id,
+	    o->file->fd >= 0 ? o->file->path : "", st, R.files, bytes,
+	    lost) == -1) {
+		log_err("session %lld: recording status: %s", o->session_id,
+		    err_msg());
+		rc = 1;
+	}
+	if (R.st && o->retention_days > 0 &&
+	    store_history_retain(R.st, o->retention_days) == -1)
+		log_warn("history retention: %s", err_msg());
+	if (R.dropped_rows)
+		rc = 1;
+	_exit(rc);
+}
+
+int
+recorder_start(struct recorder *r, const struct recorder_opts *o)
+{
+	int p[2], keep[4], nkeep = 0, i, fd;
+	pid_t pid;
+
+	r->fd = -1;
+	r->pid = 0;
+	r->lost = 0;
+	r->plen = r->poff = 0;
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return err_set(ERR_SYS, "pipe: %s", strerror(errno));
+	/* Room for bursts while the recorder writes to disk. */
+	fcntl(p[1], F_SETPIPE_SZ, 1024 * 1024);
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return err_set(ERR_SYS, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		/*
+		 * Not in the session's group: the hangup that ends the
+		 * session must not end the recorder before it has stored
+		 * everything. It ends at EOF on its pipe.
+		 */
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		closelog();
+		keep[nkeep++] = p[0];
+		if (o->file->fd >= 0)
+			keep[nkeep++] = o->file->fd;
+		if (o->file->dirfd >= 0)
+			keep[nkeep++] = o->file->dirfd;
+		/* Nothing of the user's terminal or pipes stays open here. */
+		for (fd = 0; fd < 1024; fd++) {
+			for (i = 0; i < nkeep; i++)
+				if (keep[i] == fd)
+					break;
+			if (i == nkeep)
+				close(fd);
+		}
+		if ((fd = open("/dev/null", O_RDWR)) == 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		log_init("gate-shell", 0);
+		child(o, p[0]);
+	}
+	close(p[0]);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	r->fd = p[1];
+	r->pid = pid;
+	r->t0 = when_mono_ns();
+	return 0;
+}

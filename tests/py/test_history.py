@@ -1,0 +1,598 @@
+"""Recording, command history and the secret-masking policy: real
+sessions through a real gate sshd to a real target sshd, typed through
+real terminals (pexpect), recordings checked with Debian's asciinema."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from conftest import GATE_USER, enroll, run
+
+MARK = "sg-mark"
+
+
+def spawn(bastion, *args, rows=24, cols=80, env=None):
+    argv = bastion.ssh_argv(*args, tty=True)
+    return pexpect.spawn(argv[0], argv[1:], dimensions=(rows, cols),
+                         timeout=20, encoding="utf-8", codec_errors="replace",
+                         env=env)
+
+
+def shell_ready(p):
+    p.sendline(f"echo {MARK}$((40+2))")
+    p.expect(f"{MARK}42")
+
+
+def finish(p):
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+    p.close()
+    return p.exitstatus
+
+
+def last_session(bastion):
+    return bastion.sessions()[-1]
+
+
+def history(bastion, *args):
+    more = () if "--limit" in args else ("--limit", "1000")
+    r = bastion.ssh("history", "--json", *more, *args)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def commands(bastion, *args):
+    return [h["command"] for h in history(bastion, *args)]
+
+
+def cast_lines(path):
+    lines = Path(path).read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    return [json.loads(line.decode("utf-8")) for line in lines[:-1]]
+
+
+def asciinema(*args):
+    """Debian's asciinema wants a terminal (it opens /dev/tty): give it
+    one. Returns what it printed."""
+    p = pexpect.spawn("asciinema", list(map(str, args)), timeout=120,
+                      env={"PATH": "/usr/bin:/bin", "HOME": "/root",
+                           "LANG": "C.UTF-8", "TERM": "xterm"})
+    out = p.read()
+    p.close()
+    assert p.exitstatus == 0, out[-2000:]
+    return out
+
+
+def asciinema_cat(path):
+    """`asciinema cat` and `asciinema play` both accept the file."""
+    asciinema("play", "-s", "1000", "-i", "0.001", path)
+    return asciinema("cat", path)
+
+
+def typed_session(bastion, lines, extra=()):
+    """Type each line (a str sent as is) and wait for a fresh prompt mark
+    after it, so echo and output are in before the next."""
+    p = spawn(bastion, "connect", "web1")
+    shell_ready(p)
+    for i, line in enumerate(lines):
+        if isinstance(line, list):
+            # Keys one at a time, as a person types: each echo comes
+            # back before the next key.
+            for k in line:
+                p.send(k)
+                time.sleep(0.1)
+        else:
+            p.send(line)
+        p.sendline(f"echo {MARK}-{i}-$((1+1))")
+        p.expect(f"{MARK}-{i}-2")
+    for line in extra:
+        p.send(line)
+    status = finish(p)
+    return status, last_session(bastion)
+
+
+# --- history from typed commands ---
+
+def test_typed_commands_come_back_from_history(bastion):
+    status, row = typed_session(bastion, ["echo hist-one\r",
+                                          "ls / >/dev/null\r"])
+    assert status == 0
+    cmds = commands(bastion)
+    assert "echo hist-one" in cmds
+    assert "ls / >/dev/null" in cmds
+    rows = history(bastion, "hist-one")
+    assert [r["command"] for r in rows] == ["echo hist-one"]
+    r = rows[0]
+    assert r["user"] == "alice" and r["host"] == "web1"
+    assert r["session"] == row["id"] and r["source"] == "typed"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", r["time"])
+    assert r["blocked"] is False and r["flags"] == []
+    # The text listing shows relative times.
+    out = bastion.ssh("history", "hist-one").stdout
+    assert re.search(r"(just now|\d+s ago)\s+web1\s+\d+\s+echo hist-one", out)
+    # The recording exists, is 0600 and plays in asciinema.
+    path = Path(row["recording"])
+    assert path.is_file() and path.stat().st_mode & 0o777 == 0o600
+    assert row["rec_status"].startswith("ok"), row["rec_status"]
+    assert row["rec_files"] == 1 and row["rec_lost"] == 0
+    assert "hist-one" in asciinema_cat(path).decode()
+    head = cast_lines(path)[0]
+    assert head["version"] == 2 and head["width"] == 80 and head["height"] == 24
+    # Named by date, user and session id.
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", path.parent.name)
+    assert path.name == f"alice.{row['id']}.cast"
+
+
+def test_editing_keys_rebuild_the_edited_line(bastion):
+    left, home, end = "\x1b[D", "\x1b[H", "\x1b[F"
+    typed_session(bastion, [
+        "echo abX\x7fc\r",                  # backspace, typed ahead
+        "rm -rf /nowhere\x15echo killed\r",  # Ctrl-U
+        "echo one two\x17three\r",          # Ctrl-W
+        ["echo ac", left, "b", "\r"],        # left, insert
+        ["cho start", home, "e", end, "ed", "\r"],  # home, end
+        ["echo x", "\x7f", "y\r"],           # backspace, typed slowly
+        "echo discarded\x03",               # Ctrl-C drops the line
+    ])
+    cmds = commands(bastion)
+    for want in ["echo abc", "echo killed", "echo one three", "echo abc",
+                 "echo started", "echo y"]:
+        assert want in cmds, (want, [(r["command"], r["reason"], r["flags"]) for r in history(bastion)])
+    assert not any("discarded" in c for c in cmds)
+    assert not any("nowhere" in c for c in cmds)
+
+
+def test_bracketed_paste_and_uncertain_lines(bastion):
+    typed_session(bastion, [
+        "\x1b[200~echo pasted-one\x1b[201~\r",
+        "echo tab-compl\t\r",               # completion: flagged
+        "\x1b[A\r",                         # history recall: flagged
+    ])
+    rows = history(bastion)
+    pasted = [r for r in rows if r["command"] == "echo pasted-one"]
+    assert pasted and "pasted" in pasted[0]["flags"]
+    tab = [r for r in rows if r["command"].startswith("echo tab-compl")]
+    assert tab and "uncertain" in tab[0]["flags"]
+    recalled = [r for r in rows if r["command"] == "" and
+                "uncertain" in r["flags"]]
+    assert recalled
+
+
+def test_password_at_a_no_echo_prompt_is_never_stored(bastion):
+    secret = "hunter2-" + uuid.uuid4().hex[:8]
+    p = spawn(bastion, "connect", "web1")
+    shell_ready(p)
+    p.sendline("read -s -p 'Password: ' pw; echo; echo got-${#pw}")
+    p.expect("Password: ")
+    p.send(secret + "\r")
+    p.expect(f"got-{len(secret)}")
+    finish(p)
+    row = last_session(bastion)
+    rows = history(bastion)
+    assert not any(secret in json.dumps(r) for r in rows)
+    marker = [r for r in rows if r["blocked"] and "no-echo" in r["flags"]]
+    assert marker, rows
+    assert marker[0]["reason"] == f"{len(secret)} bytes typed with echo off"
+    assert marker[0]["command"] == ""
+    # The typed read itself is stored, the password is in no file.
+    assert any(c.startswith("read -s") for c in commands(bastion))
+    data = Path(row["recording"]).read_bytes()
+    assert secret.encode() not in data
+    out = bastion.gate.ctl("history", "--json").stdout
+    assert secret not in out
+
+
+def test_stty_echo_off_leaves_a_marker(bastion):
+    """THREATS row 21: stty -echo cannot hide that something was typed."""
+    hidden = f"/tmp/sg-hidden-{uuid.uuid4().hex[:6]}"
+    p = spawn(bastion, "connect", "web1")
+    shell_ready(p)
+    p.sendline("stty -echo")
+    p.sendline(f"echo {MARK}-off")
+    p.expect(f"{MARK}-off")
+    p.send(f"touch {hidden}\r")
+    p.send("stty echo\r")
+    p.sendline(f"echo {MARK}-on-$((2+2))")
+    p.expect(f"{MARK}-on-4")
+    finish(p)
+    assert Path(hidden).exists()
+    os.unlink(hidden)
+    rows = history(bastion)
+    assert not any("sg-hidden" in json.dumps(r) for r in rows)
+    markers = [r for r in rows if "no-echo" in r["flags"]]
+    # touch ... and stty echo were both typed with echo off.
+    assert len(markers) >= 2, rows
+    assert any(r["reason"] == f"{len('touch ' + hidden)} bytes typed with "
+               "echo off" for r in markers)
+
+
+# --- the policy ---
+
+def test_masking_and_blocking(bastion):
+    typed_session(bastion, [
+        "echo run --token=tok-s3cret-1\r",
+        "true curl -H 'Authorization: Bearer abc-s3cret-2' http://x\r",
+        "export API_TOKEN=tok-s3cret-3\r",
+        "echo 'https://bob:pw-s3cret-4@example.com/'\r",
+    ])
+    rows = history(bastion)
+    text = json.dumps(rows)
+    for n in range(1, 5):
+        assert f"s3cret-{n}" not in text
+    cmds = [r["command"] for r in rows]
+    assert "echo run --token=***" in cmds
+    assert "echo 'https://bob:***@example.com/'" in cmds
+    blocked = [r for r in rows if r["blocked"]]
+    reasons = " ".join(r["reason"] for r in blocked)
+    assert len([r for r in blocked if "no-echo" not in r["flags"]]) >= 2
+    assert all(r["command"] == "" for r in blocked)
+    assert "http-auth-header" in reasons and "secret-variable" in reasons
+    # And nothing of them in the database file itself.
+    assert b"s3cret" not in Path(bastion.gate.db).read_bytes()
+
+
+def test_strict_mode_keeps_only_the_allowlist(make_bastion):
+    b = make_bastion("[history]\nmode = strict\n")
+    typed_session(b, ["uptime\r", "echo not-allowed-x\r"])
+    rows = history(b)
+    assert any(r["command"] == "uptime" for r in rows)
+    na = [r for r in rows if r["blocked"] and "allowlist" in r["reason"]]
+    assert na and not any("not-allowed-x" in json.dumps(r) for r in rows)
+
+
+def test_custom_policy_file(make_bastion, tmp_path):
+    b = make_bastion()
+    pol = b.gate.root / "policy.ini"
+    pol.write_text("[block]\nsg-deploy = ^deploy-prod\\b\n"
+                   "[mask]\nsg-pin = (--pin=)\\S+\n")
+    os.chmod(pol, 0o644)
+    with open(b.gate.config, "a") as f:
+        f.write(f"[history]\npolicy_file = {pol}\n")
+    typed_session(b, ["deploy-prod now 2>/dev/null\r",
+                      "echo --pin=4242\r"])
+    rows = history(b)
+    assert any(r["blocked"] and "sg-deploy" in r["reason"] for r in rows)
+    assert "echo --pin=***" in [r["command"] for r in rows]
+    r = b.gate.ctl("policy", "test", "echo --pin=1234")
+    assert "stored: echo --pin=***" in r.stdout and "sg-pin" in r.stdout
+    r = b.gate.ctl("policy", "test", "deploy-prod x")
+    assert "blocked" in r.stdout and "sg-deploy" in r.stdout
+    r = b.gate.ctl("policy", "check")
+    assert r.returncode == 0 and str(pol) in r.stdout
+
+
+def test_broken_policy_stores_nothing_unmasked(make_bastion):
+    b = make_bastion()
+    pol = b.gate.root / "policy.ini"
+    pol.write_text("[mask]\nbad = (unclosed\n")
+    os.chmod(pol, 0o644)
+    r = b.gate.ctl("policy", "check", str(pol), check=False)
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"gatectl: {pol}:2:"), r.stderr
+    with open(b.gate.config, "a") as f:
+        f.write(f"[history]\npolicy_file = {pol}\n")
+    typed_session(b, ["echo --password=pw-s3cret\r"])
+    rows = history(b)
+    assert rows and all(r["blocked"] for r in rows if r["source"] == "typed")
+    assert all("policy unavailable" in r["reason"] for r in rows
+               if r["source"] == "typed" and "no-echo" not in r["flags"])
+    assert b"pw-s3cret" not in Path(b.gate.db).read_bytes()
+
+
+def test_policy_file_errors_name_file_and_line(gate):
+    cases = {
+        "[block]\nx = " + "a" * 250 + "\n": ":2: line longer",
+        "[mask]\nx = a ;b\n": ":2:",
+        "[nope]\n": ":1:",
+        "[block]\nx = (\n": ":2:",
+        "[block]\nx = a\nx = b\n": ":3:",
+    }
+    for text, want in cases.items():
+        f = gate.root / f"p-{uuid.uuid4().hex[:6]}.ini"
+        f.write_text(text)
+        r = gate.ctl("policy", "check", str(f), check=False)
+        assert r.returncode == 2, (text, r.stderr)
+        assert f"{f}{want}" in r.stderr, (text, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+# --- non-interactive sessions ---
+
+def test_exec_command_is_history_and_input_is_not_recorded(bastion):
+    """THREATS row 22: a script on stdin leaves an explicit trace."""
+    r = bastion.ssh("connect", "web1", "--", "bash", input="echo from-script\n")
+    assert r.returncode == 0 and "from-script" in r.stdout
+    row = last_session(bastion)
+    assert row["tty"] == 0 and row["bytes_in"] == len(b"echo from-script\n")
+    assert "input not recorded" in row["rec_status"]
+    rows = history(bastion)
+    assert [r["command"] for r in rows if r["source"] == "exec"] == ["bash"]
+    r = bastion.ssh("connect web1 -- printf '%s\\n' 'a;b'")
+    assert r.stdout == "a;b\n"
+    assert "printf '%s\\n' 'a;b'" in commands(bastion)
+
+
+# --- recordings ---
+
+def test_binary_output_and_hostile_term_give_a_valid_recording(bastion):
+    """THREATS row 30."""
+    env = dict(os.environ, TERM='xterm","x":"\x1b')
+    p = spawn(bastion, "connect", "web1", env=env)
+    shell_ready(p)
+    p.sendline("head -c 4096 /dev/urandom; printf '\\xe2\\x82'; "
+               f"printf '\\xac\\n'; echo {MARK}-$((3*3))")
+    p.expect(f"{MARK}-9")
+    finish(p)
+    path = last_session(bastion)["recording"]
+    lines = cast_lines(path)
+    assert "x" not in lines[0]
+    assert all(isinstance(e, list) and len(e) == 3 for e in lines[1:])
+    text = "".join(e[2] for e in lines[1:] if e[1] == "o")
+    assert "\u20ac" in text      # the euro sign split across printf calls
+    asciinema_cat(path)
+
+
+def test_size_limit_starts_continuation_files(make_bastion):
+    b = make_bastion("[recording]\nmax_file_size = 64K\n")
+    p = spawn(b, "connect", "web1")
+    shell_ready(p)
+    p.sendline("seq 1 60000 | tail -n 3; seq 1 40000 >/dev/tty; "
+               f"echo {MARK}-$((5*5))")
+    p.expect(f"{MARK}-25", timeout=60)
+    finish(p)
+    row = last_session(b)
+    assert row["rec_files"] >= 3, row
+    first = Path(row["recording"])
+    files = [first] + [first.with_name(f"alice.{row['id']}.{i}.cast")
+                       for i in range(2, row["rec_files"] + 1)]
+    text = ""
+    for f in files:
+        assert f.stat().st_size <= 64 * 1024 + 1024
+        assert f.stat().st_mode & 0o777 == 0o600
+        text += asciinema_cat(f).decode()
+    assert "39999" in text and f"{MARK}-25" in text
+    # replay plays every file.
+    r = b.ssh("replay", str(row["id"]))
+    assert r.returncode == 0 and "39999" in r.stdout
+
+
+def test_stalled_recorder_never_freezes_the_terminal(bastion):
+    """A recorder that cannot keep up loses data, counted; the user's
+    output keeps flowing."""
+    p = spawn(bastion, "connect", "web1")
+    shell_ready(p)
+    row = last_session(bastion)
+    rec = [c for c in children_of(row["pid"]) if cmdline(c) ==
+           cmdline(row["pid"]) and c != row["pid"]]
+    # The recorder left the session: find it among gate-shell's children.
+    recorders = [c for c in rec if os.getsid(c) == c]
+    assert recorders, rec
+    for c in recorders:
+        os.kill(c, signal.SIGSTOP)
+    try:
+        p.sendline(f"head -c 4000000 /dev/zero | tr '\\0' x | fold -w 100; "
+                   f"echo {MARK}-$((6*7))")
+        p.expect(f"{MARK}-42", timeout=120, searchwindowsize=200)
+    finally:
+        for c in recorders:
+            os.kill(c, signal.SIGCONT)
+    finish(p)
+    row = last_session(bastion)
+    assert row["rec_lost"] > 1000000, row
+    assert row["rec_status"].startswith("partial:"), row["rec_status"]
+    asciinema_cat(row["recording"])
+
+
+def test_full_disk_keeps_whole_lines_and_counts_the_loss(make_bastion):
+    b = make_bastion()
+    rec = b.gate.state / "recordings"
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700",
+                    "sg-full", str(rec)], check=True)
+    try:
+        os.chown(rec, *uid_gid(GATE_USER))
+        p = spawn(b, "connect", "web1")
+        shell_ready(p)
+        p.sendline(f"seq 1 200000; echo {MARK}-$((7*7))")
+        p.expect(f"{MARK}-49", timeout=120)
+        finish(p)
+        row = last_session(b)
+        assert row["rec_lost"] > 0 and row["rec_status"].startswith("partial")
+        assert "No space left" in row["rec_status"], row["rec_status"]
+        asciinema_cat(row["recording"])
+        assert any("seq 1 200000" in c for c in commands(b))
+    finally:
+        subprocess.run(["umount", "-l", str(rec)])
+
+
+@pytest.mark.parametrize("how", ["symlink", "unwritable"])
+def test_bad_recordings_dir_is_refused_and_history_stays(make_bastion, how):
+    b = make_bastion()
+    rec = b.gate.state / "recordings"
+    if how == "symlink":
+        other = b.gate.root / "elsewhere"
+        other.mkdir()
+        os.chown(other, *uid_gid(GATE_USER))
+        os.rmdir(rec)
+        os.symlink(other, rec)
+    else:
+        os.chmod(rec, 0o500)
+    p = spawn(b, "connect", "web1")
+    p.expect("not recorded: recordings directory")
+    shell_ready(p)
+    p.sendline("echo still-kept")
+    p.expect("still-kept")
+    finish(p)
+    row = last_session(b)
+    assert row["recording"] == ""
+    assert row["rec_status"].startswith("failed: recordings directory")
+    assert ("symbolic link" if how == "symlink" else "not writable") in \
+        row["rec_status"]
+    assert "echo still-kept" in commands(b)
+    if how == "symlink":
+        assert list((b.gate.root / "elsewhere").iterdir()) == []
+
+
+def test_required_recording_refuses_the_session(make_bastion):
+    b = make_bastion("[recording]\nrequired = yes\n")
+    os.chmod(b.gate.state / "recordings", 0o500)
+    r = b.ssh("connect", "web1", "--", "true")
+    assert r.returncode == 1
+    assert "requires recordings" in r.stderr
+    row = last_session(b)
+    assert row["end_reason"] == "error"
+
+
+# --- replay ---
+
+def test_replay_neutralises_terminal_queries(bastion):
+    """THREATS row 29 and decision 2: the file keeps the bytes, replay
+    does not send them to the viewer's terminal."""
+    p = spawn(bastion, "connect", "web1")
+    shell_ready(p)
+    p.sendline("printf 'Q1\\033[6nQ2\\033]52;c;?\\007Q3\\033[21tQ4"
+               "\\033]8;;\\033\\\\0m\\033[>0qQ5\\033P$qm\\033\\\\Q6\\n'")
+    p.expect("Q6")
+    finish(p)
+    row = last_session(bastion)
+    raw = "".join(e[2] for e in cast_lines(row["recording"])[1:]
+                  if e[1] == "o")
+    assert "\x1b[6n" in raw and "\x1b]52;c;?" in raw     # faithful file
+    r = run(bastion.ssh_argv("replay", str(row["id"])), text=False)
+    assert r.returncode == 0
+    out = r.stdout
+    assert b"Q1Q2Q3Q4" in out.replace(b"0m", b"") or b"Q1Q2Q3Q4" in out
+    for bad in [b"\x1b[6n", b"\x1b]52", b"\x1b[21t", b"\x1b[>0q", b"\x1bP",
+                b"\x1b]8"]:
+        assert bad not in out, bad
+    # With a terminal: timed play, and keys other than its own are ignored.
+    p = spawn(bastion, "replay", str(row["id"]), "--speed", "4")
+    p.expect("end of the recording")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
+
+
+def test_replay_access_and_bad_ids(make_bastion, keygen):
+    b = make_bastion()
+    b.ssh("connect", "web1", "--", "true")
+    sid = last_session(b)["id"]
+    key, pub = keygen("bob")
+    enroll(b.gate, "bob", pub)
+    other = run(b.sshd.ssh_argv(key, "replay", str(sid), opts=("-T",)))
+    missing = run(b.sshd.ssh_argv(key, "replay", "1234567890", opts=("-T",)))
+    assert other.returncode == missing.returncode == 3
+    assert other.stderr.replace(str(sid), "ID") == \
+        missing.stderr.replace("1234567890", "ID")
+    for bad in ["../1", "1/../../etc/passwd", "1x", "-1"]:
+        r = b.ssh("replay", bad)
+        assert r.returncode == 2, bad
+    r = b.ssh("history", "--output=/tmp/x")
+    assert r.returncode == 2
+    r = b.ssh("replay", str(sid), "--speed", "0")
+    assert r.returncode == 2
+
+
+# --- history verbs ---
+
+def test_history_options(make_bastion, keygen):
+    b = make_bastion(admin=False)
+    typed_session(b, ["echo same-cmd\r", "echo same-cmd\r", "echo other\r"])
+    uniq = history(b, "--unique")
+    same = [r for r in uniq if r["command"] == "echo same-cmd"]
+    assert len(same) == 1 and same[0]["uses"] == 2 and "last" in same[0]
+    assert len(history(b, "--limit", "2")) == 2
+    first = history(b, "--limit", "1")[0]
+    second = history(b, "--limit", "1", "--offset", "1")[0]
+    assert first["id"] > second["id"]
+    assert history(b, "--host", "nosuch") == []
+    assert history(b, "--all-hosts", "same-cmd")
+    r = b.ssh("history", "--host", "web1", "--all-hosts")
+    assert r.returncode == 2
+    # Users see their own; --user, clear and purge are for admins.
+    key, pub = keygen("carol")
+    enroll(b.gate, "carol", pub)
+    carol = run(b.sshd.ssh_argv(key, "history", "--json", opts=("-T",)))
+    assert json.loads(carol.stdout) == []
+    for args in (["history", "--user", "alice"],
+                 ["history", "clear", "--host", "web1"],
+                 ["history", "purge", "--days", "1"]):
+        r = run(b.sshd.ssh_argv(key, *args, opts=("-T",)))
+        assert r.returncode == 3, args
+    akey, apub = keygen("root-admin")
+    enroll(b.gate, "ada", apub, admin=True)
+    ada = lambda *a: run(b.sshd.ssh_argv(akey, *a, opts=("-T",)))
+    r = ada("history", "--user", "alice", "--json")
+    assert any(x["command"] == "echo same-cmd" for x in json.loads(r.stdout))
+    # "clear" as a query needs "--".
+    r = ada("history", "--json", "--", "clear")
+    assert r.returncode == 0
+    b.gate.sql("UPDATE command_log SET created_at = created_at - 40 * 86400 "
+               "WHERE command = 'echo other'")
+    r = ada("history", "purge", "--days", "30")
+    assert r.returncode == 0 and r.stdout.startswith("1 command older")
+    r = ada("history", "clear", "--host", "web1")
+    assert r.returncode == 0
+    assert history(b) == []
+
+
+def test_retention_purges_old_commands(make_bastion):
+    b = make_bastion("[history]\nretention_days = 7\n")
+    typed_session(b, ["echo old-one\r"])
+    b.gate.sql("UPDATE command_log SET created_at = created_at - 8 * 86400")
+    b.gate.sql("DELETE FROM meta")
+    b.ssh("connect", "web1", "--", "true")
+    cmds = commands(b)
+    assert "echo old-one" not in cmds and "true" in cmds
+
+
+def test_gatectl_recordings_and_history(bastion):
+    bastion.ssh("connect", "web1", "--", "echo", "listed")
+    row = last_session(bastion)
+    r = bastion.gate.ctl("recordings", "--user", "alice", "--json")
+    recs = json.loads(r.stdout)
+    assert recs[0]["session"] == row["id"]
+    assert recs[0]["path"] == row["recording"] and recs[0]["status"]
+    assert bastion.gate.ctl("recordings", "--host", "nosuch",
+                            "--json").stdout.strip() == "[]"
+    r = bastion.gate.ctl("recordings")
+    assert str(row["id"]) in r.stdout
+    r = bastion.gate.ctl("history", "listed", "--json")
+    assert json.loads(r.stdout)[0]["command"] == "echo listed"
+    r = bastion.gate.ctl("recordings", "--user", "../x", check=False)
+    assert r.returncode == 2
+
+
+# --- helpers on /proc ---
+
+def children_of(pid):
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+def cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def uid_gid(name):
+    import pwd
+    pw = pwd.getpwnam(name)
+    return pw.pw_uid, pw.pw_gid
