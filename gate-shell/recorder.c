@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -51,12 +52,12 @@ owned_dir(int fd, const char *what, char *why, size_t wl)
 	struct stat st;
 
 	if (fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		snprintf(why, wl, "%s is not a directory", what);
+		snprintf(why, wl, "%.120s is not a directory", what);
 		return -1;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		snprintf(why, wl, "%s must be owned by the gate account and "
-		    "not be writable by group or others", what);
+		snprintf(why, wl, "%.120s must be owned by the gate account "
+		    "and not be writable by group or others", what);
 		return -1;
 	}
 	return 0;
@@ -706,6 +707,8 @@ recorder_start(struct recorder *r, const struct recorder_opts *o)
 		 * everything. It ends at EOF on its pipe.
 		 */
 		setsid();
+		/* ps and top tell it from its gate-shell. */
+		prctl(PR_SET_NAME, "gate-recorder");
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGQUIT, SIG_IGN);

@@ -15,6 +15,7 @@
 #include "build-config.h"
 #include "config.h"
 #include "err.h"
+#include "fsutil.h"
 #include "name.h"
 #include "text.h"
 #include "when.h"
@@ -320,70 +321,6 @@ prescan(const char *path, const char *text)
 	return 0;
 }
 
-static char *
-read_checked(const char *path)
-{
-	struct stat st;
-	char *buf = NULL;
-	ssize_t r;
-	size_t got = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		err_set(ERR_SYS, "cannot open config %s: %s", path,
-		    strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1) {
-		err_set(ERR_SYS, "fstat %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err_set(ERR_SYS, "config %s is not a regular file", path);
-		goto fail;
-	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		err_set(ERR_SYS, "config %s must be owned by root and not be "
-		    "writable by group or others", path);
-		goto fail;
-	}
-	if (st.st_size > CONFIG_MAX_SIZE) {
-		err_set(ERR_SYS, "config %s is larger than %d bytes", path,
-		    CONFIG_MAX_SIZE);
-		goto fail;
-	}
-	if ((buf = malloc(CONFIG_MAX_SIZE + 1)) == NULL) {
-		err_set(ERR_SYS, "out of memory");
-		goto fail;
-	}
-	while ((r = read(fd, buf + got, CONFIG_MAX_SIZE + 1 - got)) != 0) {
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			err_set(ERR_SYS, "read %s: %s", path, strerror(errno));
-			goto fail;
-		}
-		got += (size_t)r;
-		if (got > CONFIG_MAX_SIZE) {
-			err_set(ERR_SYS, "config %s is larger than %d bytes",
-			    path, CONFIG_MAX_SIZE);
-			goto fail;
-		}
-	}
-	if (memchr(buf, '\0', got)) {
-		err_set(ERR_SYS, "config %s contains a NUL byte", path);
-		goto fail;
-	}
-	buf[got] = '\0';
-	close(fd);
-	return buf;
-fail:
-	free(buf);
-	close(fd);
-	return NULL;
-}
-
 static int
 derive(char *dst, const char *dir, const char *leaf)
 {
@@ -477,7 +414,8 @@ config_load(const char *path)
 	struct config *c;
 	char *text;
 
-	if ((text = read_checked(path ? path : SSHGATE_CONFIG)) == NULL)
+	if ((text = fsutil_read_trusted(path ? path : SSHGATE_CONFIG,
+	    "config", CONFIG_MAX_SIZE)) == NULL)
 		return NULL;
 	c = config_parse(path ? path : SSHGATE_CONFIG, text);
 	free(text);

@@ -2,6 +2,8 @@
  * fsutil: symlink-safe creation and repair of state files and directories.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +11,7 @@
 
 #include "err.h"
 #include "fsutil.h"
+#include "text.h"
 
 static int
 fix(int fd, const char *path, mode_t mode, uid_t uid, gid_t gid, int *changed)
@@ -81,4 +84,64 @@ fsutil_file(const char *path, mode_t mode, uid_t uid, gid_t gid, int *changed)
 	rc = fix(fd, path, mode, uid, gid, changed);
 	close(fd);
 	return rc;
+}
+
+char *
+fsutil_read_trusted(const char *path, const char *what, size_t max)
+{
+	struct stat st;
+	char shown[128], *buf = NULL;
+	ssize_t r;
+	size_t got = 0;
+	int fd;
+
+	text_escape(shown, sizeof(shown), path, strlen(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		err_set(ERR_SYS, "cannot open %s %s: %s", what, shown,
+		    strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1) {
+		err_set(ERR_SYS, "fstat %s: %s", shown, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(ERR_SYS, "%s %s is not a regular file", what, shown);
+		goto fail;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		err_set(ERR_SYS, "%s %s must be owned by root and not be "
+		    "writable by group or others", what, shown);
+		goto fail;
+	}
+	if ((buf = malloc(max + 1)) == NULL) {
+		err_set(ERR_SYS, "out of memory");
+		goto fail;
+	}
+	while ((r = read(fd, buf + got, max + 1 - got)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			err_set(ERR_SYS, "read %s: %s", shown, strerror(errno));
+			goto fail;
+		}
+		got += (size_t)r;
+		if (got > max) {
+			err_set(ERR_USAGE, "%s %s is larger than %zu bytes",
+			    what, shown, max);
+			goto fail;
+		}
+	}
+	if (memchr(buf, '\0', got)) {
+		err_set(ERR_USAGE, "%s %s contains a NUL byte", what, shown);
+		goto fail;
+	}
+	buf[got] = '\0';
+	close(fd);
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
 }

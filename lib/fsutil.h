@@ -21,4 +21,15 @@ int fsutil_dir(const char *path, mode_t mode, uid_t uid, gid_t gid,
 int fsutil_file(const char *path, mode_t mode, uid_t uid, gid_t gid,
     int *changed);
 
+/*
+ * Read a file that decides what sshgate does (gate.ini, a policy file)
+ * whole: it must be a regular file owned by root (or by us), not writable
+ * by group or others, at most max bytes and without NUL bytes; what
+ * names it in messages ("config", "policy"). Returns the text, NUL-
+ * terminated (free()), or NULL with an error: ERR_SYS when the file
+ * cannot be read or is not trusted, ERR_USAGE when its content is too
+ * large or holds a NUL.
+ */
+char *fsutil_read_trusted(const char *path, const char *what, size_t max);
+
 #endif

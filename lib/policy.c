@@ -24,6 +24,7 @@
 #include <pcre2.h>
 
 #include "err.h"
+#include "fsutil.h"
 #include "policy.h"
 #include "text.h"
 
@@ -761,66 +762,6 @@ fail:
 	return NULL;
 }
 
-/* The whole file, checked like gate.ini: it decides what is kept. */
-static char *
-read_policy(const char *path, const char *shown)
-{
-	struct stat st;
-	char *buf = NULL;
-	ssize_t r;
-	size_t got = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		err_set(ERR_SYS, "cannot open policy %s: %s", shown,
-		    strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1) {
-		err_set(ERR_SYS, "fstat %s: %s", shown, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err_set(ERR_SYS, "policy %s is not a regular file", shown);
-		goto fail;
-	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		err_set(ERR_SYS, "policy %s must be owned by root and not be "
-		    "writable by group or others", shown);
-		goto fail;
-	}
-	if ((buf = malloc(POLICY_MAX_FILE + 1)) == NULL) {
-		err_set(ERR_SYS, "out of memory");
-		goto fail;
-	}
-	while ((r = read(fd, buf + got, POLICY_MAX_FILE + 1 - got)) != 0) {
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			err_set(ERR_SYS, "read %s: %s", shown, strerror(errno));
-			goto fail;
-		}
-		got += (size_t)r;
-		if (got > POLICY_MAX_FILE) {
-			err_set(ERR_USAGE, "policy %s is larger than %d bytes",
-			    shown, POLICY_MAX_FILE);
-			goto fail;
-		}
-	}
-	if (memchr(buf, '\0', got)) {
-		err_set(ERR_USAGE, "policy %s contains a NUL byte", shown);
-		goto fail;
-	}
-	buf[got] = '\0';
-	close(fd);
-	return buf;
-fail:
-	free(buf);
-	close(fd);
-	return NULL;
-}
-
 struct policy *
 policy_load(enum policy_mode mode, const char *path)
 {
@@ -828,7 +769,9 @@ policy_load(enum policy_mode mode, const char *path)
 	char shown[128], *text;
 
 	text_escape(shown, sizeof(shown), path, strlen(path));
-	if ((text = read_policy(path, shown)) == NULL)
+	/* Checked like gate.ini: it decides what is kept. */
+	if ((text = fsutil_read_trusted(path, "policy", POLICY_MAX_FILE)) ==
+	    NULL)
 		return NULL;
 	p = policy_parse(mode, path, text);
 	free(text);

@@ -107,6 +107,7 @@ IDLE_TIMEOUT = "1h"
 GATE_STACKS = ("gate", "gate-idle")
 USER_WATCHER = "idle-watch (user side)"
 GATE_WATCHER = "gate-shell watcher"
+GATE_RECORDER = "gate-recorder"    # its comm (PR_SET_NAME), as ps shows it
 READY = b"BENCH_READY"
 SLACK = 64      # bytes a layer may add at the end (a recorder's last CRLF)
 SHARED = Path("/work/shared/bench")

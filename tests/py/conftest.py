@@ -52,6 +52,20 @@ def run(argv, **kw):
     return subprocess.run([str(a) for a in argv], **kw)
 
 
+def children(pid):
+    """The pids whose parent is pid."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

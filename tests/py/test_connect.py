@@ -14,7 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from conftest import GATE_USER, TARGET_USER, enroll, run
+from conftest import GATE_USER, TARGET_USER, children, enroll, run
 
 MARK = "sg-mark"
 
@@ -50,19 +50,6 @@ def ended(bastion, sid, timeout=10):
             return row
         time.sleep(0.05)
     raise AssertionError(f"session {sid} still open")
-
-
-def children(pid):
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(d.name))
-    return out
 
 
 def egress_pid(row):

@@ -45,7 +45,7 @@ def test_init_creates_state_with_owners_and_modes(make_gate):
                                            gate_pw.pw_gid), f
     con = sqlite3.connect(f"file:{gate.db}?mode=ro", uri=True)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
     con.close()
 
 
@@ -322,6 +322,7 @@ def test_upgrade_from_schema_1(make_gate):
     gate.ctl("user", "add", "old")
     gate.ctl("host", "add", "web1", "127.0.0.1")
     con = sqlite3.connect(gate.db)
+    downgrade_to_2(con)
     con.execute("ALTER TABLE hosts DROP COLUMN egress_key")
     for col in ("pid_start", "tty", "command", "peer", "message"):
         con.execute(f"ALTER TABLE sessions DROP COLUMN {col}")
@@ -329,10 +330,40 @@ def test_upgrade_from_schema_1(make_gate):
     con.commit()
     con.close()
     r = gate.ctl("init")
-    assert "upgraded database" in r.stdout and "from schema version 1 to 2" \
+    assert "upgraded database" in r.stdout and "from schema version 1 to 3" \
         in r.stdout
     assert "old" in gate.ctl("user", "list").stdout
     assert "(the gate's)" in gate.ctl("host", "list").stdout
+
+
+def downgrade_to_2(con):
+    """Undo schema 3 (recordings and command history) by hand."""
+    for t in ("command_fts", "command_log", "meta"):
+        con.execute(f"DROP TABLE {t}")
+    con.execute("DROP INDEX sessions_host")
+    for col in ("recording", "rec_status", "rec_files", "rec_bytes",
+                "rec_lost"):
+        con.execute(f"ALTER TABLE sessions DROP COLUMN {col}")
+
+
+def test_upgrade_from_schema_2(make_gate):
+    """Issue 3's database gains recordings and history; its sessions stay."""
+    gate = make_gate()
+    gate.ctl("user", "add", "old")
+    gate.sql("INSERT INTO sessions (user_name, host_name, login, started_at, "
+             "ended_at, end_reason) VALUES ('old', 'web1', 'root', 1, 2, "
+             "'exit')")
+    con = sqlite3.connect(gate.db)
+    downgrade_to_2(con)
+    con.execute("PRAGMA user_version = 2")
+    con.commit()
+    con.close()
+    r = gate.ctl("init")
+    assert "from schema version 2 to 3" in r.stdout
+    assert gate.ctl("session", "list", "--all", "--json").stdout.count(
+        '"user":"old"') == 1
+    assert gate.ctl("history", "--json").stdout.strip() == "[]"
+    assert gate.ctl("recordings", "--json").stdout.strip() == "[]"
 
 
 def test_schema_versions(make_gate):
@@ -348,7 +379,7 @@ def test_schema_versions(make_gate):
     for args in (["init"], ["user", "list"], ["user", "add", "x"]):
         r = gate.ctl(*args, check=False)
         assert r.returncode == 1
-        assert "schema version 42 is newer than this program's (2): " \
+        assert "schema version 42 is newer than this program's (3): " \
                "upgrade sshgate" in r.stderr
     assert gate.db.read_bytes() == before
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from conftest import GATE_USER, enroll, run
+from conftest import GATE_USER, children, enroll, run
 
 MARK = "sg-mark"
 
@@ -364,17 +364,40 @@ def test_size_limit_starts_continuation_files(make_bastion):
     assert r.returncode == 0 and "39999" in r.stdout
 
 
+def test_record_input_keeps_echoed_keys_only(make_bastion):
+    """record_input = yes: the keys of echoed lines are "i" events; a
+    password typed at a no-echo prompt is not (decision 1)."""
+    b = make_bastion("[recording]\nrecord_input = yes\n")
+    secret = "pw-" + uuid.uuid4().hex[:8]
+    p = spawn(b, "connect", "web1")
+    shell_ready(p)
+    p.sendline("echo typed-in-$((2+3))")
+    p.expect("typed-in-5")
+    p.sendline("read -s -p 'Password: ' pw; echo; echo got-${#pw}")
+    p.expect("Password: ")
+    p.send(secret + "\r")
+    p.expect(f"got-{len(secret)}")
+    finish(p)
+    row = last_session(b)
+    events = cast_lines(row["recording"])[1:]
+    keys = "".join(e[2] for e in events if e[1] == "i")
+    assert "echo typed-in-$((2+3))\n" in keys   # pexpect's Enter
+    assert secret not in keys
+    assert secret.encode() not in Path(row["recording"]).read_bytes()
+    assert row["rec_status"] == "ok", row["rec_status"]
+    asciinema_cat(row["recording"])
+
+
 def test_stalled_recorder_never_freezes_the_terminal(bastion):
     """A recorder that cannot keep up loses data, counted; the user's
     output keeps flowing."""
     p = spawn(bastion, "connect", "web1")
     shell_ready(p)
     row = last_session(bastion)
-    rec = [c for c in children_of(row["pid"]) if cmdline(c) ==
-           cmdline(row["pid"]) and c != row["pid"]]
-    # The recorder left the session: find it among gate-shell's children.
-    recorders = [c for c in rec if os.getsid(c) == c]
-    assert recorders, rec
+    recorders = [c for c in children(row["pid"])
+                 if Path(f"/proc/{c}/comm").read_text().strip() ==
+                 "gate-recorder"]
+    assert len(recorders) == 1
     for c in recorders:
         os.kill(c, signal.SIGSTOP)
     try:
@@ -571,26 +594,6 @@ def test_gatectl_recordings_and_history(bastion):
 
 
 # --- helpers on /proc ---
-
-def children_of(pid):
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(d.name))
-    return out
-
-
-def cmdline(pid):
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
 
 def uid_gid(name):
     import pwd

@@ -252,7 +252,9 @@ def test_gate_watcher_goes_with_the_session(make_bastion):
             and os.path.exists(c / "stat") and
             (c / "stat").read_text().rsplit(")", 1)[1].split()[1]
             == str(row["pid"])]
-    assert len(kids) == 2        # the egress ssh and the watcher
+    # The egress ssh, the watcher (a gate-shell) and the recorder.
+    assert sorted((k / "comm").read_text().strip() for k in kids) == \
+        ["gate-recorder", "gate-shell", "ssh"]
     os.kill(row["pid"], signal.SIGKILL)
     p.expect(pexpect.EOF)
     deadline = time.monotonic() + 5

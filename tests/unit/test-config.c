@@ -63,6 +63,40 @@ main(void)
 	refused("[sessions]\nidle_input_only = 1\n", "t.ini:2: "
 	    "idle_input_only must be yes or no");
 
+	/* [recording] and [history]: defaults, values, refusals. */
+	c = config_parse("t.ini", "[gate]\n");
+	CHECK(c != NULL);
+	if (c) {
+		CHECK(c->record_input == 0 && c->record_required == 0);
+		CHECK(c->record_max_file == 256LL << 20);
+		CHECK(c->history_strict == 0 && c->policy_file[0] == '\0');
+		CHECK(c->retention_days == 30);
+	}
+	config_free(c);
+	c = config_parse("t.ini", "[recording]\nrecord_input = yes\n"
+	    "required = yes\nmax_file_size = 64K\n[history]\nmode = strict\n"
+	    "policy_file = /etc/sshgate/policy.ini\nretention_days = 0\n");
+	CHECK(c != NULL);
+	if (c) {
+		CHECK(c->record_input == 1 && c->record_required == 1);
+		CHECK(c->record_max_file == 65536);
+		CHECK(c->history_strict == 1);
+		CHECK_STR(c->policy_file, "/etc/sshgate/policy.ini");
+		CHECK(c->retention_days == 0);
+	}
+	config_free(c);
+	refused("[recording]\nmax_file_size = 1K\n", "t.ini:2: max_file_size "
+	    "must be a size");
+	refused("[recording]\nmax_file_size = 65G\n", "t.ini:2: "
+	    "max_file_size must be a size");
+	refused("[recording]\nmax_file_size = 5X\n", "t.ini:2: "
+	    "max_file_size must be a size");
+	refused("[history]\nmode = lax\n", "t.ini:2: mode must be "
+	    "permissive or strict");
+	refused("[history]\npolicy_file = policy.ini\n", "t.ini:2: "
+	    "policy_file must be an absolute path");
+	refused("[history]\nretention_days = -1\n", "t.ini:2: ");
+
 	c = config_parse("t.ini", "[egress]\nssh = /opt/ssh/bin/ssh\n"
 	    "connect_timeout = 3\n[sessions]\nmax_sessions_per_user = 0\n"
 	    "max_session_time = 8h\n");

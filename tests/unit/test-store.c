@@ -51,6 +51,115 @@ can_reach(struct store *st, long long uid, const char *host,
 	return found;
 }
 
+static struct history_row hrows[8];
+
+static struct history_row *
+hrow(int i, long long uid, const char *user, const char *host,
+    const char *cmd, time_t t)
+{
+	struct history_row *h = &hrows[i];
+
+	memset(h, 0, sizeof(*h));
+	h->created = t;
+	h->user_id = uid;
+	h->session_id = 1000000000 + i;
+	snprintf(h->user, sizeof(h->user), "%s", user);
+	snprintf(h->host, sizeof(h->host), "%s", host);
+	snprintf(h->source, sizeof(h->source), "typed");
+	if (cmd) {
+		snprintf(h->command, sizeof(h->command), "%s", cmd);
+		h->hash[0] = (unsigned char)cmd[strlen(cmd) - 1];
+	} else {
+		h->blocked = 1;
+		snprintf(h->reason, sizeof(h->reason), "7 bytes typed with "
+		    "echo off");
+	}
+	return h;
+}
+
+static size_t
+query(struct store *st, struct history_query q, struct history_row **r)
+{
+	size_t n = 0;
+
+	CHECK(store_history_query(st, &q, r, &n) == 0);
+	return n;
+}
+
+/* command_log: insert, search (trigram and short), unique, delete. */
+static void
+test_history(struct store *st, long long alice, long long bob)
+{
+	struct history_row *r;
+	time_t now = when_now();
+	long long n;
+
+	/* Stored in the order they were made, as the recorder does. */
+	hrow(0, alice, "alice", "web1", "systemctl restart nginx",
+	    now - 100 * 86400);
+	hrow(1, alice, "alice", "web1", "systemctl restart nginx", now - 50);
+	hrow(2, alice, "alice", "web1", "ls -la", now - 40);
+	hrow(3, alice, "alice", "web2", "systemctl restart nginx", now - 30);
+	hrow(4, bob, "bob", "web1", "echo 100% \"quoted\" _x_", now - 20);
+	hrow(5, alice, "alice", "web1", NULL, now - 10);
+	CHECK(store_history_add(st, hrows, 6) == 0);
+	/* Everyone's, newest last, limited. */
+	CHECK(query(st, (struct history_query){ .limit = 3 }, &r) == 3);
+	CHECK(r[2].blocked && r[2].command[0] == '\0');
+	CHECK_STR(r[0].command, "systemctl restart nginx");
+	CHECK_STR(r[1].command, "echo 100% \"quoted\" _x_");
+	free(r);
+	/* One user's; substring through the index, case-insensitive. */
+	CHECK(query(st, (struct history_query){ .user_id = alice,
+	    .text = "RESTART NG" }, &r) == 3);
+	free(r);
+	CHECK(query(st, (struct history_query){ .user_id = bob,
+	    .text = "restart" }, &r) == 0);
+	free(r);
+	/* Query text is never syntax: quotes, % and _ are literal. */
+	CHECK(query(st, (struct history_query){ .text = "\"quoted\"" },
+	    &r) == 1);
+	free(r);
+	CHECK(query(st, (struct history_query){ .text = "0% " }, &r) == 1);
+	free(r);
+	CHECK(query(st, (struct history_query){ .text = "_x" }, &r) == 1);
+	free(r);
+	CHECK(query(st, (struct history_query){ .text = "x%" }, &r) == 0);
+	free(r);
+	CHECK(query(st, (struct history_query){ .text = "OR" }, &r) == 0);
+	free(r);
+	CHECK(query(st, (struct history_query){ .text = "ls" }, &r) == 1);
+	free(r);
+	/* By host name; offset pages back. */
+	CHECK(query(st, (struct history_query){ .host = "web2" }, &r) == 1);
+	free(r);
+	CHECK(query(st, (struct history_query){ .limit = 1, .offset = 1 },
+	    &r) == 1);
+	CHECK(r[0].user_id == bob);
+	free(r);
+	/* Unique: one row per (host, command), its last use and count. */
+	CHECK(query(st, (struct history_query){ .unique = 1, .host = "web1",
+	    .text = "nginx" }, &r) == 1);
+	CHECK(r[0].uses == 2 && r[0].created == now - 50);
+	free(r);
+	/* Retention: once a day at most. */
+	CHECK(store_history_retain(st, 30) == 1);
+	CHECK(query(st, (struct history_query){ .text = "nginx" }, &r) == 2);
+	free(r);
+	CHECK(store_history_retain(st, 30) == 0);
+	CHECK(store_history_retain(st, 0) == 0);
+	/* Clear by host, purge by age; the index follows. */
+	CHECK(store_history_clear(st, "web2", &n) == 0 && n == 1);
+	CHECK(query(st, (struct history_query){ .text = "nginx" }, &r) == 1);
+	free(r);
+	CHECK(store_history_purge(st, now - 35, &n) == 0 && n == 2);
+	CHECK(query(st, (struct history_query){ .text = "nginx" }, &r) == 0);
+	free(r);
+	CHECK(store_history_purge(st, now + 1, &n) == 0 && n == 2);
+	CHECK(query(st, (struct history_query){ 0 }, &r) == 0);
+	free(r);
+}
+
 int
 main(void)
 {
@@ -124,6 +233,8 @@ main(void)
 	CHECK(store_grant_del(st, "@ops", "@web", NULL) == 0);
 	CHECK(can_reach(st, alice.id, "web1", "www", now) == 0);
 	CHECK(store_grant_del(st, "@ops", "@web", NULL) == -1);
+
+	test_history(st, alice.id, bob.id);
 
 	/* Deleting a user takes keys, memberships and grants with it. */
 	CHECK(store_user_del(st, "alice") == 0);
