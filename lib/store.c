@@ -163,6 +163,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX command_log_user ON command_log(user, created_at);"
 	"CREATE INDEX command_log_hash ON command_log(host, command_hash);"
 	"CREATE INDEX command_log_time ON command_log(created_at);"
+	"CREATE INDEX command_log_user_hash ON command_log(user, host,"
+	"  command_hash);"
 	"CREATE VIRTUAL TABLE command_fts USING fts5(command,"
 	"  content = 'command_log', content_rowid = 'id',"
 	"  tokenize = 'trigram');"
@@ -1530,75 +1532,279 @@ fill_history(sqlite3_stmt *s, void *r)
 	col_text(s, 10, h->reason, sizeof(h->reason));
 	col_text(s, 11, h->user, sizeof(h->user));
 	col_text(s, 12, h->host, sizeof(h->host));
-	h->uses = sqlite3_column_count(s) > 13 ?
-	    sqlite3_column_int64(s, 13) : 1;
+	h->uses = 1;
+}
+
+#define SHORT_SCAN	50000	/* rows a query under 3 characters reads */
+#define UNIQUE_SCAN	2000000	/* rows --unique reads for distinct ones */
+
+/*
+ * The WHERE clause of a history query, and its parameters: ?1 user id,
+ * ?2 host id (or name, for a host no longer in hosts), ?3 the text. A
+ * text of three or more characters goes through the trigram index (a
+ * quoted FTS5 phrase is an exact, case-insensitive substring); a shorter
+ * one is looked for with instr() in the newest SHORT_SCAN rows the other
+ * filters leave, so no query reads the whole table.
+ */
+struct hq {
+	long long host_id;	/* 0: host given by name, or none */
+	char *phrase;		/* the FTS5 phrase, or NULL */
+	const char *from;	/* the table, with the index to walk */
+	char where[512];
+};
+
+static void hq_bind(sqlite3_stmt *, const struct history_query *,
+    const struct hq *);
+
+/* Does phrase match more than a few thousand commands? 1, 0 or -1. */
+static int
+many_matches(struct store *st, const char *phrase)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "SELECT rowid FROM command_fts WHERE command_fts MATCH "
+	    "?1 LIMIT 1 OFFSET 5000", &s) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, phrase, -1, SQLITE_STATIC);
+	rc = step_one(st, s, "history");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+hq_build(struct store *st, const struct history_query *q, struct hq *h)
+{
+	const char *text = q->text && *q->text ? q->text : NULL;
+	sqlite3_stmt *s;
+	char filt[128];
+	size_t i, j;
+	int rc = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (q->host) {
+		if (prep(st, "SELECT id FROM hosts WHERE name = ?1", &s) == -1)
+			return -1;
+		sqlite3_bind_text(s, 1, q->host, -1, SQLITE_STATIC);
+		if ((rc = step_one(st, s, "lookup host")) == 1)
+			h->host_id = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+		if (rc == -1)
+			return -1;
+	}
+	if (text && strlen(text) >= 3) {
+		/* "..." with every " doubled: one phrase, no query syntax. */
+		if ((h->phrase = malloc(strlen(text) * 2 + 3)) == NULL)
+			return err_set(ERR_SYS, "out of memory");
+		h->phrase[0] = '"';
+		for (i = 0, j = 1; text[i]; i++) {
+			if (text[i] == '"')
+				h->phrase[j++] = '"';
+			h->phrase[j++] = text[i];
+		}
+		h->phrase[j++] = '"';
+		h->phrase[j] = '\0';
+	}
+	snprintf(filt, sizeof(filt), "%s %s",
+	    q->user_id ? "AND c.user = ?1" : "",
+	    !q->host ? "" : h->host_id ? "AND c.host = ?2" :
+	    "AND c.host IS NULL AND c.host_name = ?2");
+	if (!text)
+		snprintf(h->where, sizeof(h->where), "%s", filt);
+	else if (h->phrase)
+		snprintf(h->where, sizeof(h->where), "%s AND c.id IN (SELECT "
+		    "rowid FROM command_fts WHERE command_fts MATCH ?3)", filt);
+	else {
+		/* The time of the SHORT_SCAN-th newest row bounds the scan. */
+		char sql[384];
+		long long cutoff = 0;
+
+		snprintf(sql, sizeof(sql), "SELECT c.created_at FROM "
+		    "command_log c WHERE 1 %s ORDER BY c.created_at DESC, "
+		    "c.id DESC LIMIT 1 OFFSET %d", filt, SHORT_SCAN);
+		if (prep(st, sql, &s) == -1)
+			return -1;
+		hq_bind(s, q, h);
+		if ((rc = step_one(st, s, "history")) == 1)
+			cutoff = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+		if (rc == -1)
+			return -1;
+		snprintf(h->where, sizeof(h->where), "%s AND c.created_at >= "
+		    "%lld AND instr(lower(c.command), lower(?3)) > 0", filt,
+		    cutoff);
+	}
+	/*
+	 * Without a user or host, a text that matches many rows is best
+	 * served by walking the time index newest first until the limit; one
+	 * that matches few, by sorting those few. Ask the index which.
+	 */
+	h->from = "command_log c";
+	if (!q->user_id && !q->host && (!h->phrase || (rc = many_matches(st,
+	    h->phrase)) == 1))
+		h->from = "command_log c INDEXED BY command_log_time";
+	if (rc == -1)
+		return -1;
+	return 0;
+}
+
+static void
+hq_bind(sqlite3_stmt *s, const struct history_query *q, const struct hq *h)
+{
+	sqlite3_bind_int64(s, 1, q->user_id);
+	if (h->host_id)
+		sqlite3_bind_int64(s, 2, h->host_id);
+	else if (q->host)
+		sqlite3_bind_text(s, 2, q->host, -1, SQLITE_STATIC);
+	if (h->phrase)
+		sqlite3_bind_text(s, 3, h->phrase, -1, SQLITE_STATIC);
+	else if (q->text && *q->text)
+		sqlite3_bind_text(s, 3, q->text, -1, SQLITE_STATIC);
 }
 
 /*
- * One statement per shape. A text of three or more characters goes
- * through the trigram index (a quoted FTS5 phrase is an exact substring,
- * case-insensitive); shorter ones are scanned with instr() over the rows
- * the other filters leave, newest first, so LIMIT stops the scan early.
+ * --unique: walk the matching rows newest first and keep the first of
+ * each (host, command): that is its last use. Stop as soon as enough
+ * distinct commands are found, then count each one's uses through the
+ * (user, host, command_hash) or (host, command_hash) index. Grouping in
+ * SQL would read and sort every matching row instead.
  */
+static int
+history_unique(struct store *st, const struct history_query *q,
+    const struct hq *h, size_t want, long long *ids, size_t *nids)
+{
+	sqlite3_stmt *s;
+	char sql[1024];
+	struct seen { long long host; unsigned char hash[32]; } *seen;
+	size_t i, scanned = 0;
+	int rc;
+
+	*nids = 0;
+	if ((seen = calloc(want, sizeof(*seen))) == NULL)
+		return err_set(ERR_SYS, "out of memory");
+	snprintf(sql, sizeof(sql), "SELECT c.id, ifnull(c.host, -c.id), "
+	    "c.command_hash FROM %s WHERE c.is_blocked = 0 AND "
+	    "c.command_hash IS NOT NULL %s ORDER BY c.created_at DESC, "
+	    "c.id DESC", h->from, h->where);
+	if (prep(st, sql, &s) == -1) {
+		free(seen);
+		return -1;
+	}
+	hq_bind(s, q, h);
+	while (*nids < want && scanned++ < UNIQUE_SCAN &&
+	    (rc = step_one(st, s, "history")) == 1) {
+		long long host = sqlite3_column_int64(s, 1);
+		const void *hash = sqlite3_column_blob(s, 2);
+
+		if (hash == NULL || sqlite3_column_bytes(s, 2) != 32)
+			continue;
+		for (i = 0; i < *nids; i++)
+			if (seen[i].host == host &&
+			    memcmp(seen[i].hash, hash, 32) == 0)
+				break;
+		if (i < *nids)
+			continue;
+		seen[*nids].host = host;
+		memcpy(seen[*nids].hash, hash, 32);
+		ids[(*nids)++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	free(seen);
+	return rc == -1 ? -1 : 0;
+}
+
+static int
+count_uses(struct store *st, long long user_id, struct history_row *r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, user_id ? "SELECT count(*) FROM command_log WHERE "
+	    "user = ?1 AND host IS ?2 AND command_hash = ?3" :
+	    "SELECT count(*) FROM command_log WHERE host IS ?2 AND "
+	    "command_hash = ?3", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, user_id);
+	if (r->host_id)
+		sqlite3_bind_int64(s, 2, r->host_id);
+	else
+		sqlite3_bind_null(s, 2);
+	sqlite3_bind_blob(s, 3, r->hash, sizeof(r->hash), SQLITE_STATIC);
+	if ((rc = step_one(st, s, "count")) == 1)
+		r->uses = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == 1 ? 0 : -1;
+}
+
 int
 store_history_query(struct store *st, const struct history_query *q,
     struct history_row **rows, size_t *n)
 {
 	sqlite3_stmt *s;
-	char sql[1024], *phrase = NULL;
-	const char *text = q->text && *q->text ? q->text : NULL;
-	int fts = text && strlen(text) >= 3, rc;
-	size_t i, j;
+	struct hq h;
+	char sql[1536];
+	long long *ids = NULL;
+	size_t limit = q->limit ? q->limit : 20, nids = 0, i, k;
+	int rc = -1;
 
-	/*
-	 * For --unique, SQLite takes the bare columns of a group from the
-	 * row holding its max(c.id): the newest use of each command.
-	 */
-	snprintf(sql, sizeof(sql),
-	    "SELECT * FROM (SELECT %s, " HISTORY_COLS "%s FROM command_log c "
-	    "WHERE (?1 = 0 OR c.user = ?1) AND (?2 IS NULL OR c.host_name = ?2) "
-	    "%s %s ORDER BY 1 DESC LIMIT ?4 OFFSET ?5) ORDER BY 1",
-	    q->unique ? "max(c.id)" : "c.id", q->unique ? ", count(*)" : "",
-	    !text ? "" : fts ? "AND c.id IN (SELECT rowid FROM command_fts "
-	    "WHERE command_fts MATCH ?3)" :
-	    "AND instr(lower(c.command), lower(?3)) > 0",
-	    q->unique ? "AND c.is_blocked = 0 GROUP BY c.host_name, "
-	    "c.command_hash" : "");
-	if (prep(st, sql, &s) == -1)
+	*rows = NULL;
+	*n = 0;
+	if (hq_build(st, q, &h) == -1)
 		return -1;
-	sqlite3_bind_int64(s, 1, q->user_id);
-	if (q->host)
-		sqlite3_bind_text(s, 2, q->host, -1, SQLITE_STATIC);
-	if (fts) {
-		/* "..." with every " doubled: one phrase, no query syntax. */
-		if ((phrase = malloc(strlen(text) * 2 + 3)) == NULL) {
-			sqlite3_finalize(s);
-			return err_set(ERR_SYS, "out of memory");
+	if (!q->unique) {
+		snprintf(sql, sizeof(sql), "SELECT * FROM (SELECT c.id, "
+		    HISTORY_COLS " FROM %s WHERE 1 %s ORDER BY "
+		    "c.created_at DESC, c.id DESC LIMIT ?4 OFFSET ?5) "
+		    "ORDER BY 2, 1", h.from, h.where);
+		if (prep(st, sql, &s) == 0) {
+			hq_bind(s, q, &h);
+			sqlite3_bind_int64(s, 4, (long long)limit);
+			sqlite3_bind_int64(s, 5, (long long)q->offset);
+			rc = collect(st, s, sizeof(**rows), fill_history,
+			    (void **)rows, n);
 		}
-		phrase[0] = '"';
-		for (i = 0, j = 1; text[i]; i++) {
-			if (text[i] == '"')
-				phrase[j++] = '"';
-			phrase[j++] = text[i];
-		}
-		phrase[j++] = '"';
-		phrase[j] = '\0';
-		sqlite3_bind_text(s, 3, phrase, -1, SQLITE_STATIC);
-	} else if (text) {
-		sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
+		goto out;
 	}
-	sqlite3_bind_int64(s, 4, q->limit ? (long long)q->limit : 20);
-	sqlite3_bind_int64(s, 5, (long long)q->offset);
-	rc = collect(st, s, sizeof(**rows), fill_history, (void **)rows, n);
-	free(phrase);
+	if ((ids = calloc(q->offset + limit, sizeof(*ids))) == NULL) {
+		err_set(ERR_SYS, "out of memory");
+		goto out;
+	}
+	if (history_unique(st, q, &h, q->offset + limit, ids, &nids) == -1)
+		goto out;
+	k = nids > q->offset ? nids - q->offset : 0;
+	if (k && (*rows = calloc(k, sizeof(**rows))) == NULL) {
+		err_set(ERR_SYS, "out of memory");
+		goto out;
+	}
+	if (prep(st, "SELECT c.id, " HISTORY_COLS " FROM command_log c "
+	    "WHERE c.id = ?1", &s) == -1)
+		goto out;
+	/* Oldest first, as a terminal lists them. */
+	for (i = 0; i < k; i++) {
+		struct history_row *r = &(*rows)[i];
+
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, ids[nids - 1 - i]);
+		if (step_one(st, s, "history") != 1 ||
+		    (fill_history(s, r), count_uses(st, q->user_id, r)) == -1) {
+			sqlite3_finalize(s);
+			goto out;
+		}
+	}
+	sqlite3_finalize(s);
+	*n = k;
+	rc = 0;
+out:
+	if (rc == -1) {
+		free(*rows);
+		*rows = NULL;
+		*n = 0;
+	}
+	free(ids);
+	free(h.phrase);
 	return rc;
 }
 
-/*
- * Delete the rows matching where (one parameter: host or t) from the
- * index, then from the table, in one transaction (or inside the
- * caller's).
- */
 static int
 history_delete(struct store *st, const char *where, const char *host,
     long long t, long long *count)

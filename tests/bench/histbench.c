@@ -38,7 +38,7 @@ static const char *const words[] = {
 };
 
 static unsigned long long rng = 88172645463325252ULL;
-static long long uids[USERS];
+static long long uids[USERS], hids[HOSTS];
 
 /* The users, so per-user queries go through the (user, created_at) index. */
 static int
@@ -55,6 +55,15 @@ users(struct store *st)
 		    store_user_get(st, name, &u) == -1))
 			return -1;
 		uids[i] = u.id;
+	}
+	for (i = 0; i < HOSTS; i++) {
+		struct host_row h;
+		snprintf(name, sizeof(name), "host%02d", i);
+		if (store_host_get(st, name, &h) != 1 &&
+		    (store_host_add(st, name, "127.0.0.1", 22, "", NULL) == -1 ||
+		    store_host_get(st, name, &h) != 1))
+			return -1;
+		hids[i] = h.id;
 	}
 	return 0;
 }
@@ -79,12 +88,15 @@ fill(struct store *st, long rows)
 	for (i = 0; i < rows; i++) {
 		struct history_row *h = &batch[k++];
 		const char *w = words[rnd(sizeof(words) / sizeof(*words))];
-		unsigned u = rnd(USERS), hs = rnd(HOSTS);
+		unsigned u = rnd(USERS), hs = rnd(HOSTS - 1);
 
 		memset(h, 0, sizeof(*h));
 		h->created = now - 30 * 86400 + (time_t)(i * (30LL * 86400) /
 		    rows);
 		h->session_id = 1000000000 + i / 20;
+		/* host49 is seldom used: one command in 10,000. */
+		if (rnd(10000) == 0)
+			hs = HOSTS - 1;
 		snprintf(h->user, sizeof(h->user), "user%02u", u);
 		snprintf(h->host, sizeof(h->host), "host%02u", hs);
 		snprintf(h->source, sizeof(h->source), "typed");
@@ -99,7 +111,7 @@ fill(struct store *st, long rows)
 			snprintf(h->command, sizeof(h->command),
 			    "deploy-4711 --env prod");
 		h->user_id = uids[u];
-		h->host_id = 0;
+		h->host_id = hids[hs];
 		memcpy(h->hash, h->command, 32);
 		if (k == 64 || i == rows - 1) {
 			if (store_history_add(st, batch, k) == -1)
@@ -186,6 +198,7 @@ main(int argc, char *argv[])
 	if (bench(st, name, q) == -1) goto fail; } while (0)
 	RUN("latest 20, everyone's", (void)0);
 	RUN("latest 20 on one host", q.host = "host07");
+	RUN("latest 20 on a seldom-used host", q.host = "host49");
 	RUN("latest 20 of one user", q.user_id = uids[42]);
 	RUN("substring 'nginx' of one user", q.text = "nginx",
 	    q.user_id = uids[42]);
@@ -198,7 +211,10 @@ main(int argc, char *argv[])
 	RUN("substring 'zzzq' (no match)", q.text = "zzzq");
 	RUN("2-char 'ls' (no index), everyone's", q.text = "ls");
 	RUN("2-char 'qz' (no index, no match)", q.text = "qz");
+	RUN("2-char 'qz' on a seldom-used host", q.text = "qz",
+	    q.host = "host49");
 	RUN("--unique on one host", q.unique = 1, q.host = "host07");
+	RUN("--unique on a seldom-used host", q.unique = 1, q.host = "host49");
 	RUN("--unique, everyone's", q.unique = 1);
 	RUN("page 50 (--offset 1000)", q.offset = 1000);
 	store_close(st);

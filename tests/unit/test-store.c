@@ -52,6 +52,7 @@ can_reach(struct store *st, long long uid, const char *host,
 }
 
 static struct history_row hrows[8];
+static long long host_ids[2];		/* web1, web2 */
 
 static struct history_row *
 hrow(int i, long long uid, const char *user, const char *host,
@@ -62,6 +63,7 @@ hrow(int i, long long uid, const char *user, const char *host,
 	memset(h, 0, sizeof(*h));
 	h->created = t;
 	h->user_id = uid;
+	h->host_id = host_ids[host[3] - '1'];
 	h->session_id = 1000000000 + i;
 	snprintf(h->user, sizeof(h->user), "%s", user);
 	snprintf(h->host, sizeof(h->host), "%s", host);
@@ -91,8 +93,14 @@ static void
 test_history(struct store *st, long long alice, long long bob)
 {
 	struct history_row *r;
+	struct host_row hr;
 	time_t now = when_now();
 	long long n;
+
+	CHECK(store_host_get(st, "web1", &hr) == 1);
+	host_ids[0] = hr.id;
+	CHECK(store_host_get(st, "web2", &hr) == 1);
+	host_ids[1] = hr.id;
 
 	/* Stored in the order they were made, as the recorder does. */
 	hrow(0, alice, "alice", "web1", "systemctl restart nginx",
@@ -140,7 +148,7 @@ test_history(struct store *st, long long alice, long long bob)
 	/* Unique: one row per (host, command), its last use and count. */
 	CHECK(query(st, (struct history_query){ .unique = 1, .host = "web1",
 	    .text = "nginx" }, &r) == 1);
-	CHECK(r[0].uses == 2 && r[0].created == now - 50);
+	CHECK(r != NULL && r[0].uses == 2 && r[0].created == now - 50);
 	free(r);
 	/* Retention: once a day at most. */
 	CHECK(store_history_retain(st, 30) == 1);
