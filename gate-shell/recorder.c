@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -155,6 +156,14 @@ flush_pending(struct recorder *r)
 }
 
 static void
+drop(struct recorder *r, size_t n)
+{
+	r->lost += n;
+	if (r->shared_lost)
+		__atomic_store_n(r->shared_lost, r->lost, __ATOMIC_RELAXED);
+}
+
+static void
 send_frame(struct recorder *r, char type, const char *buf, size_t n,
     unsigned long long extra)
 {
@@ -169,7 +178,7 @@ send_frame(struct recorder *r, char type, const char *buf, size_t n,
 	if (r->plen > 0 && flush_pending(r) == -1) {
 		if (errno != EAGAIN)
 			goto dead;
-		r->lost += n;
+		drop(r, n);
 		return;
 	}
 	h.t_ns = when_mono_ns() - r->t0;
@@ -183,7 +192,7 @@ send_frame(struct recorder *r, char type, const char *buf, size_t n,
 	if (w == -1) {
 		if (errno != EAGAIN)
 			goto dead;
-		r->lost += n;
+		drop(r, n);
 		return;
 	}
 	/* Part of it went: the rest must follow, or the stream tears. */
@@ -201,7 +210,7 @@ dead:
 	/* The recorder is gone: everything from now on is lost. */
 	close(r->fd);
 	r->fd = -1;
-	r->lost += n;
+	drop(r, n);
 }
 
 void
@@ -222,23 +231,37 @@ recorder_finish(struct recorder *r, int wait_ms)
 {
 	long long end = when_mono_ns() + (long long)wait_ms * 1000000;
 	struct pollfd pfd;
-	int st, fl;
+	int st;
 
 	if (r->fd >= 0) {
-		/* Blocking from here: the user's terminal is already back. */
+		/*
+		 * Hand over the rest and the final count ('e'), waiting for
+		 * room at most until the deadline: a recorder stuck on a hung
+		 * disk must not keep the user from leaving.
+		 */
+		struct frame e = { .type = 'e' };
+
 		pfd = (struct pollfd){ .fd = r->fd, .events = POLLOUT };
-		while (r->plen > 0 && when_mono_ns() < end) {
-			if (flush_pending(r) == 0)
+		for (;;) {
+			if (r->plen > 0 && flush_pending(r) == -1 &&
+			    errno != EAGAIN)
 				break;
-			if (errno != EAGAIN)
+			if (r->plen == 0) {
+				e.lost = r->lost;
+				e.t_ns = when_mono_ns() - r->t0;
+				/* 24 bytes: a pipe writes them whole or not. */
+				if (write(r->fd, &e, sizeof(e)) == sizeof(e) ||
+				    errno != EAGAIN)
+					break;
+			}
+			if (when_mono_ns() >= end) {
+				log_err("the recorder did not take the end of "
+				    "the session in time");
 				break;
+			}
 			poll(&pfd, 1, 50);
 		}
-		if (r->plen == 0 && (fl = fcntl(r->fd, F_GETFL)) != -1 &&
-		    fcntl(r->fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
-			send_frame(r, 'e', NULL, 0, 0);
-		if (r->fd >= 0)
-			close(r->fd);
+		close(r->fd);
 		r->fd = -1;
 	}
 	if (r->pid <= 0)
@@ -255,6 +278,8 @@ recorder_finish(struct recorder *r, int wait_ms)
 		poll(NULL, 0, 10);
 	}
 	r->pid = 0;
+	munmap(r->shared_lost, sizeof(*r->shared_lost));
+	r->shared_lost = NULL;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return err_set(ERR_SYS, "the recorder failed (status %d)", st);
 	return 0;
@@ -620,7 +645,7 @@ run(struct rec *R, int fd)
 }
 
 static void
-child(const struct recorder_opts *o, int fd)
+child(const struct recorder_opts *o, int fd, unsigned long long *shared_lost)
 {
 	static struct rec R;
 	char st[200];
@@ -652,6 +677,13 @@ child(const struct recorder_opts *o, int fd)
 	if (run(&R, fd) == -1) {
 		log_err("session %lld: recorder: %s", o->session_id, err_msg());
 		rc = 1;
+	}
+	/* The proxy's final count, whether or not its 'e' frame came. */
+	{
+		unsigned long long l = __atomic_load_n(shared_lost,
+		    __ATOMIC_RELAXED);
+		if (l > R.lost_seen)
+			R.lost_seen = l;
 	}
 	if (R.cl) {
 		cmdline_finish(R.cl, R.now_ns);
@@ -689,6 +721,12 @@ recorder_start(struct recorder *r, const struct recorder_opts *o)
 	r->pid = 0;
 	r->lost = 0;
 	r->plen = r->poff = 0;
+	r->shared_lost = mmap(NULL, sizeof(*r->shared_lost), PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r->shared_lost == MAP_FAILED) {
+		r->shared_lost = NULL;
+		return err_set(ERR_SYS, "mmap: %s", strerror(errno));
+	}
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return err_set(ERR_SYS, "pipe: %s", strerror(errno));
 	/* Room for bursts while the recorder writes to disk. */
@@ -734,7 +772,7 @@ recorder_start(struct recorder *r, const struct recorder_opts *o)
 			dup2(fd, 2);
 		}
 		log_init("gate-shell", 0);
-		child(o, p[0]);
+		child(o, p[0], r->shared_lost);
 	}
 	close(p[0]);
 	fcntl(p[1], F_SETFL, O_NONBLOCK);

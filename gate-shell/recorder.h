@@ -63,6 +63,11 @@ struct recorder {
 	int fd;				/* frames, non-blocking; -1: none */
 	long long t0;			/* when_mono_ns() at the start */
 	unsigned long long lost;	/* bytes dropped: pipe full */
+	/*
+	 * The same count in a page shared with the recorder: it reads the
+	 * final figure there even when the pipe was too full to carry it.
+	 */
+	unsigned long long *shared_lost;
 	size_t poff, plen;		/* a frame partly written */
 	char pend[32 + RELAY_BUF];
 };

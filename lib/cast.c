@@ -82,10 +82,16 @@ put_text(struct cast_writer *w, const unsigned char *s, size_t n)
 
 	while (i < n) {
 		unsigned char c = s[i];
+		size_t j;
 
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			*o++ = (char)c;
-			i++;
+		/* Most output is plain text: copy a whole run at once. */
+		for (j = i; j < n && s[j] >= 0x20 && s[j] < 0x7f &&
+		    s[j] != '"' && s[j] != '\\'; j++)
+			;
+		if (j > i) {
+			memcpy(o, s + i, j - i);
+			o += j - i;
+			i = j;
 			continue;
 		}
 		if (c < 0x80) {
