@@ -151,25 +151,40 @@ join_words(char *const words[], int n)
 }
 
 /*
- * What the session will leave: its recording file and the policy its
- * commands go through. Neither failing stops the session unless
- * [recording] required says so; the row and the user are told.
+ * The policy this session's commands go through, and what the session
+ * row and syslog may say of the remote command: the same text history
+ * keeps (masked), or why there is none. A policy that does not load
+ * leaves NULL, and every command is then withheld.
+ */
+static struct policy *
+load_policy(struct gsh *g, const char *words, char *shown, size_t sl)
+{
+	static struct policy_verdict v;
+	struct policy *pol = gsh_policy(g);
+
+	shown[0] = '\0';
+	if (words == NULL)
+		return pol;
+	if (pol == NULL)
+		snprintf(shown, sl, "[withheld: the policy did not load]");
+	else if (policy_check(pol, words, strlen(words), &v) == -1 ||
+	    v.blocked)
+		snprintf(shown, sl, "[blocked: %.200s]", v.rule[0] ? v.rule :
+		    "the policy could not decide");
+	else
+		text_escape(shown, sl, v.masked, strlen(v.masked));
+	return pol;
+}
+
+/*
+ * The file the session's recording goes to. Failing does not stop the
+ * session unless [recording] required says so; the row and the user are
+ * told.
  */
 static int
 prepare_audit(struct gsh *g, const struct session_row *x,
-    struct recorder_file *rf, struct policy **pol, char *polerr, size_t pl)
+    struct recorder_file *rf)
 {
-	int strict = g->cfg->history_strict;
-
-	*pol = g->cfg->policy_file[0] ?
-	    policy_load(strict ? POLICY_STRICT : POLICY_PERMISSIVE,
-	    g->cfg->policy_file) :
-	    policy_new(strict ? POLICY_STRICT : POLICY_PERMISSIVE);
-	if (*pol == NULL) {
-		snprintf(polerr, pl, "%s", err_msg());
-		log_err("session %lld: history policy: %s; every command of "
-		    "this session is stored as blocked", x->id, polerr);
-	}
 	if (recorder_open_file(rf, g->cfg->recordings_dir, x->user,
 	    x->id) == 0) {
 		store_session_recording(g->st, x->id, rf->path, "incomplete: "
@@ -194,7 +209,7 @@ cmd_connect(struct gsh *g, const struct call *c)
 	struct recorder_file rf = { .fd = -1, .dirfd = -1 };
 	struct recorder_opts ro;
 	struct policy *pol = NULL;
-	char polerr[200] = "", *exec_words = NULL;
+	char *exec_words = NULL;
 	struct host_row h;
 	struct session_row x;
 	struct egress e;
@@ -256,9 +271,14 @@ cmd_connect(struct gsh *g, const struct call *c)
 		goto out;
 	}
 	x.tty = tty;
-	if (e.command)
-		text_escape(x.command, sizeof(x.command), e.command,
-		    strlen(e.command));
+	if (c->nrest > 0 && (exec_words = join_words(c->rest, c->nrest)) ==
+	    NULL) {
+		err_set(ERR_SYS, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	/* The row and syslog show the command as history keeps it. */
+	pol = load_policy(g, exec_words, x.command, sizeof(x.command));
 	snprintf(x.peer, sizeof(x.peer), "%s", g->peer);
 	if (session_reap(g->st) == -1)
 		log_warn("cannot reap sessions: %s", err_msg());
@@ -281,14 +301,7 @@ cmd_connect(struct gsh *g, const struct call *c)
 	    h.name, h.address, h.port, x.id, tty ? "terminal" : "no terminal",
 	    x.command[0] ? ", command " : "", x.command);
 
-	if (prepare_audit(g, &x, &rf, &pol, polerr, sizeof(polerr)) == -1) {
-		store_session_end(g->st, x.id, "error", -1, 0, 0, err_msg());
-		rc = -1;
-		goto out;
-	}
-	if (c->nrest > 0 && (exec_words = join_words(c->rest, c->nrest)) ==
-	    NULL) {
-		err_set(ERR_SYS, "out of memory");
+	if (prepare_audit(g, &x, &rf) == -1) {
 		store_session_end(g->st, x.id, "error", -1, 0, 0, err_msg());
 		rc = -1;
 		goto out;
@@ -300,7 +313,7 @@ cmd_connect(struct gsh *g, const struct call *c)
 	    .term = e.envp[1] ? e.envp[1] + 5 : NULL, .tty = tty,
 	    .record_input = g->cfg->record_input,
 	    .max_file = g->cfg->record_max_file, .policy = pol,
-	    .policy_error = polerr, .exec = exec_words,
+	    .policy_error = g->policy_err, .exec = exec_words,
 	    .retention_days = g->cfg->retention_days };
 
 	/*
@@ -351,7 +364,6 @@ cmd_connect(struct gsh *g, const struct call *c)
 	rc = 0;
 out:
 	recorder_file_close(&rf);
-	policy_free(pol);
 	free(exec_words);
 	egress_free(&e);
 	return rc;

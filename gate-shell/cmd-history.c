@@ -136,7 +136,7 @@ cmd_history(struct gsh *g, const struct call *c)
 		q.limit = (size_t)num;
 	}
 	if ((v = call_opt(c, "offset")) != NULL) {
-		if (name_parse_uint("--offset", v, 0, 1000000000, &num) == -1)
+		if (name_parse_uint("--offset", v, 0, 1000000, &num) == -1)
 			return -1;
 		q.offset = (size_t)num;
 	}

@@ -210,9 +210,12 @@ open_cast(const char *path, const char *dir)
 	    strstr(path, "/../") != NULL)
 		return err_set(ERR_SYS, "recording path outside %s", dir);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) ==
-	    -1)
-		return err_set(ERR_SYS, "cannot open the recording: %s",
-		    strerror(errno));
+	    -1) {
+		int e = errno;
+		err_set(ERR_SYS, "cannot open the recording: %s", strerror(e));
+		errno = e;
+		return -1;
+	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return err_set(ERR_SYS, "the recording is not a regular file");
@@ -291,14 +294,19 @@ cmd_replay(struct gsh *g, const struct call *c)
 	    "%s\r\n", id, x.login, x.host, timed ? ": q quits, space pauses, "
 	    "+/- speed" : "");
 	say(msg);
-	for (i = 1; i <= (x.rec_files > 1 ? x.rec_files : 1) && !p.quit;
-	    i++) {
-		/* Continuations: USER.ID.cast, then USER.ID.2.cast, ... */
+	for (i = 1; !p.quit; i++) {
+		/*
+		 * Continuations: USER.ID.cast, then USER.ID.2.cast, ... until
+		 * one is missing (the row's count may be short when its
+		 * recorder never finished).
+		 */
 		snprintf(path, sizeof(path), "%s", x.recording);
 		if (i > 1 && (dot = strrchr(path, '.')) != NULL)
 			snprintf(dot, sizeof(path) - (size_t)(dot - path),
 			    ".%d.cast", i);
 		if ((fd = open_cast(path, g->cfg->recordings_dir)) == -1) {
+			if (i > 1 && errno == ENOENT)
+				break;
 			rc = -1;
 			break;
 		}

@@ -31,7 +31,18 @@ struct gsh {
 	int prompt;			/* running at the sshgate> prompt */
 	/* Set by a verb that wants an exit status other than 0 (connect). */
 	int exit_status;
+	/* The secret-masking policy, loaded on first use by gsh_policy(). */
+	struct policy *policy;
+	int policy_tried;
+	char policy_err[200];		/* why it did not load */
 };
+
+/*
+ * The history policy of gate.ini (built-in rules plus policy_file), loaded
+ * once. Returns it, or NULL when it does not load (g->policy_err says
+ * why, and it has been logged): every command is then withheld.
+ */
+struct policy *gsh_policy(struct gsh *g);
 
 /* One parsed command line, as cmd_run() hands it to a verb. */
 struct call {

@@ -27,6 +27,7 @@
 #include "gate-shell.h"
 #include "log.h"
 #include "name.h"
+#include "policy.h"
 #include "text.h"
 #include "when.h"
 
@@ -149,6 +150,66 @@ identify(struct gsh *g, long long key_id, const struct origin *or)
 	return store_user_get(g->st, g->key.user, &g->user);
 }
 
+/*
+ * The command line as syslog may show it: through the same secret-masking
+ * policy as history (a mistyped "conect db1 -- mysql -pS3cret" is refused,
+ * and logged, too), then escaped. A policy that does not load withholds it.
+ */
+struct policy *
+gsh_policy(struct gsh *g)
+{
+	int strict = g->cfg->history_strict;
+
+	if (g->policy_tried)
+		return g->policy;
+	g->policy_tried = 1;
+	g->policy = g->cfg->policy_file[0] ? policy_load(strict ?
+	    POLICY_STRICT : POLICY_PERMISSIVE, g->cfg->policy_file) :
+	    policy_new(strict ? POLICY_STRICT : POLICY_PERMISSIVE);
+	if (g->policy == NULL) {
+		snprintf(g->policy_err, sizeof(g->policy_err), "%s", err_msg());
+		log_err("history policy: %s; commands are withheld from "
+		    "history and logs", g->policy_err);
+	}
+	return g->policy;
+}
+
+static void
+log_command(struct gsh *g, const char *cmd, size_t len, char *out,
+    size_t size)
+{
+	static struct policy_verdict v;
+	struct policy *p = gsh_policy(g);
+	char *flat;
+	size_t i;
+
+	if (cmd == NULL || len == 0) {
+		out[0] = '\0';
+		return;
+	}
+	/* Control bytes would fail the policy's UTF-8 check: spaces. */
+	if ((flat = malloc(len + 1)) == NULL) {
+		snprintf(out, size, "[withheld: out of memory]");
+		return;
+	}
+	for (i = 0; i < len; i++)
+		flat[i] = (unsigned char)cmd[i] < 0x20 ? ' ' : cmd[i];
+	flat[len] = '\0';
+	if (p == NULL)
+		snprintf(out, size, "[withheld: the history policy did not "
+		    "load]");
+	else if (policy_check(p, flat, len, &v) == -1)
+		snprintf(out, size, "[withheld: the history policy could not "
+		    "decide]");
+	else if (v.blocked)
+		snprintf(out, size, "[blocked: %s]", v.rule);
+	else if (strcmp(v.masked, flat) == 0)
+		text_escape(out, size, cmd, len);	/* \x0d stays visible */
+	else
+		text_escape(out, size, v.masked, strlen(v.masked));
+	free(flat);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -210,8 +271,7 @@ main(int argc, char *argv[])
 		log_warn("cannot record use of key %lld: %s", g.key.id,
 		    err_msg());
 
-	text_escape(cmdsafe, sizeof(cmdsafe), or.command ? or.command : "",
-	    or.command_len);
+	log_command(&g, or.command, or.command_len, cmdsafe, sizeof(cmdsafe));
 	g.tty = isatty(0) && isatty(1);
 	if ((or.command == NULL || or.command_len == 0) && g.tty) {
 		log_info("user %s (key %lld) from %s: prompt", g.user.name,
@@ -249,6 +309,7 @@ refuse:
 	rc = GSH_EXIT_USAGE;
 out:
 	argv_free(&shell);
+	policy_free(g.policy);
 	store_close(g.st);
 	config_free(g.cfg);
 	free(or.command);

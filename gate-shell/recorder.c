@@ -44,6 +44,7 @@ struct frame {
 #define BATCH		64		/* history rows per transaction */
 #define BATCH_NS	2000000000LL	/* ... or this long after the first */
 #define FLUSH_AT	(256 * 1024)	/* cast bytes queued before a write */
+#define LINGER_NS	5000000L	/* after a small read, see recorder.c */
 
 /* ---- the file ---- */
 
@@ -261,6 +262,8 @@ recorder_finish(struct recorder *r, int wait_ms)
 			}
 			poll(&pfd, 1, 50);
 		}
+		if (r->plen > 0)	/* its data never arrived */
+			drop(r, r->plen);
 		close(r->fd);
 		r->fd = -1;
 	}
@@ -306,13 +309,27 @@ struct rec {
 	long long batch_start;
 	long long stored, dropped_rows;
 	char why[200];			/* why the recording failed */
+	/*
+	 * What spans typed lines: a command continued with a backslash, a
+	 * here-document's body, a pasted private key. Neither a body nor a
+	 * key is a command, and either may hold secrets no rule can know:
+	 * they are counted, never stored.
+	 */
+	char cont[CMDLINE_MAX];		/* lines ending in '\', joined */
+	size_t ncont;
+	int cont_flags;
+	char heredoc[64];		/* the body's last line, "" none */
+	int heredoc_tabs;		/* <<- : leading tabs do not count */
+	long body_lines;		/* lines of a body or key so far */
+	int in_key;			/* inside BEGIN..END PRIVATE KEY */
 };
 
 /* Write the queued rows; on failure keep them for the next try. */
 static void
 store_rows(struct rec *R, int final)
 {
-	int tries = final ? 20 : 1;
+	/* A full batch waits for a busy database rather than be lost. */
+	int tries = final ? 20 : R->nrows == BATCH ? 10 : 1;
 
 	if (R->nrows == 0)
 		return;
@@ -368,7 +385,7 @@ add_command(struct rec *R, const char *source, int flags, const char *text,
     size_t len)
 {
 	static struct policy_verdict v;
-	static char clean[CMDLINE_MAX * 3 + 1];
+	static char clean[CMDLINE_MAX * 2 * 3 + 1];
 	struct history_row *h;
 	size_t i = 0, n = 0, k;
 	uint32_t cp;
@@ -376,6 +393,12 @@ add_command(struct rec *R, const char *source, int flags, const char *text,
 	if ((h = new_row(R, source, flags)) == NULL)
 		return;
 	while (i < len && n + 4 < sizeof(clean)) {
+		/* A tab separates words as a space does: rules match \s. */
+		if (text[i] == '\t') {
+			clean[n++] = ' ';
+			i++;
+			continue;
+		}
 		if ((k = text_utf8_next((const unsigned char *)text + i,
 		    len - i, &cp)) == 0 || cp < 0x20 || cp == 0x7f ||
 		    (cp >= 0x80 && cp < 0xa0)) {
@@ -389,13 +412,27 @@ add_command(struct rec *R, const char *source, int flags, const char *text,
 		}
 	}
 	clean[n] = '\0';
+	if (n == 0 && (flags & HISTORY_UNCERTAIN)) {
+		h->blocked = 1;
+		snprintf(h->reason, sizeof(h->reason), "a line recalled or "
+		    "completed by the shell, with nothing typed: not rebuilt");
+		return;
+	}
 	if (R->o->policy == NULL) {
 		h->blocked = 1;
 		snprintf(h->reason, sizeof(h->reason), "policy unavailable: %s",
 		    R->o->policy_error ? R->o->policy_error : "not loaded");
 		return;
 	}
-	if (policy_check(R->o->policy, clean, n, &v) == -1 || v.blocked) {
+	/*
+	 * A line rebuilt around Tab completion or history recall may lack
+	 * the very words the block rules look for (the "mysql" of a
+	 * recalled "mysql -u root" before a typed " -pS3cret"): keep it only
+	 * if an allow rule vouches for it.
+	 */
+	if (((flags & HISTORY_UNCERTAIN) ? policy_check_strict(R->o->policy,
+	    clean, n, &v) : policy_check(R->o->policy, clean, n, &v)) == -1 ||
+	    v.blocked) {
 		h->blocked = 1;
 		snprintf(h->reason, sizeof(h->reason), "%s", v.blocked &&
 		    v.reason[0] ? v.reason : err_msg());
@@ -416,48 +453,192 @@ line_flags(int f)
 	    (f & CMDLINE_UNCOMMITTED ? HISTORY_UNCOMMITTED : 0);
 }
 
+/* A row that says something was typed without keeping it. */
+static void
+marker(struct rec *R, int flags, const char *fmt, long n)
+{
+	struct history_row *h;
+
+	if ((h = new_row(R, "typed", flags)) == NULL)
+		return;
+	h->blocked = 1;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(h->reason, sizeof(h->reason), fmt, n, n == 1 ? "" : "s");
+#pragma GCC diagnostic pop
+}
+
+/* "<<WORD", "<<-WORD", "<< 'WORD'": where a here-document starts. */
+static int
+heredoc_start(const char *t, size_t n, char *word, size_t wl, int *tabs)
+{
+	size_t i, j, k;
+
+	for (i = 0; i + 2 < n; i++) {
+		if (t[i] != '<' || t[i + 1] != '<' || t[i + 2] == '<' ||
+		    (i > 0 && t[i - 1] == '<'))
+			continue;
+		j = i + 2;
+		*tabs = j < n && t[j] == '-';
+		j += (size_t)*tabs;
+		while (j < n && t[j] == ' ')
+			j++;
+		if (j < n && (t[j] == '\'' || t[j] == '"' || t[j] == '\\'))
+			j++;
+		/* Not $((x<<2)): a delimiter starts with a letter or _. */
+		else if (j >= n || !(t[j] == '_' || (t[j] >= 'A' && t[j] <= 'Z') ||
+		    (t[j] >= 'a' && t[j] <= 'z')))
+			continue;
+		for (k = 0; j + k < n && k + 1 < wl && (t[j + k] == '_' ||
+		    (t[j + k] >= 'A' && t[j + k] <= 'Z') || (t[j + k] >= 'a' &&
+		    t[j + k] <= 'z') || (t[j + k] >= '0' && t[j + k] <= '9'));
+		    k++)
+			word[k] = t[j + k];
+		word[k] = '\0';
+		if (k > 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+contains(const char *t, size_t n, const char *needle)
+{
+	return memmem(t, n, needle, strlen(needle)) != NULL;
+}
+
+/* The end of a body or key: one row for all its lines. */
+static void
+close_body(struct rec *R, int flags)
+{
+	if (R->in_key)
+		marker(R, flags, "a private key pasted or typed: %ld line%s "
+		    "not stored", R->body_lines);
+	else if (R->heredoc[0])
+		marker(R, flags, "here-document body: %ld line%s not stored",
+		    R->body_lines);
+	R->in_key = 0;
+	R->heredoc[0] = '\0';
+	R->body_lines = 0;
+}
+
+/* One line as a shell would read it, in the order typed. */
+static void
+one_line(struct rec *R, const char *t, size_t n, int flags)
+{
+	size_t skip = 0, bs = 0;
+
+	if (R->in_key) {
+		R->body_lines++;
+		if (contains(t, n, "-----END"))
+			close_body(R, flags);
+		return;
+	}
+	if (R->heredoc[0]) {
+		/* <<- lets the end word be indented with tabs. */
+		while (R->heredoc_tabs && skip < n && t[skip] == '\t')
+			skip++;
+		if (n - skip == strlen(R->heredoc) &&
+		    memcmp(t + skip, R->heredoc, n - skip) == 0)
+			close_body(R, flags);
+		else
+			R->body_lines++;
+		return;
+	}
+	if (contains(t, n, "-----BEGIN") && contains(t, n, "PRIVATE KEY")) {
+		R->in_key = 1;
+		R->body_lines = 1;
+		return;
+	}
+	/* An odd run of backslashes at the end continues the command. */
+	while (bs < n && t[n - 1 - bs] == '\\')
+		bs++;
+	if (bs % 2 == 1) {
+		if (R->ncont + n > sizeof(R->cont)) {
+			marker(R, flags, "a continued command too long to "
+			    "check: %ld byte%s not stored",
+			    (long)(R->ncont + n));
+			R->ncont = 0;
+			return;
+		}
+		memcpy(R->cont + R->ncont, t, n - 1);
+		R->ncont += n - 1;
+		R->cont_flags |= flags;
+		return;
+	}
+	if (R->ncont > 0) {
+		if (R->ncont + n > sizeof(R->cont)) {
+			marker(R, flags, "a continued command too long to "
+			    "check: %ld byte%s not stored",
+			    (long)(R->ncont + n));
+			R->ncont = 0;
+			return;
+		}
+		memcpy(R->cont + R->ncont, t, n);
+		t = R->cont;
+		n += R->ncont;
+		flags |= R->cont_flags;
+		R->ncont = 0;
+		R->cont_flags = 0;
+	}
+	add_command(R, "typed", flags, t, n);
+	if (heredoc_start(t, n, R->heredoc, sizeof(R->heredoc),
+	    &R->heredoc_tabs))
+		R->body_lines = 0;
+}
+
 static void
 take_lines(struct rec *R)
 {
+	static struct policy_verdict v;
+	static char flat[CMDLINE_MAX + 1];
 	struct cmdline_line l;
-	struct history_row *h;
 	const char *p, *nl;
-	size_t rest, n;
+	size_t rest, n, i;
+	int flags;
 
 	while (cmdline_next(R->cl, &l) == 1) {
+		flags = line_flags(l.flags);
 		if (l.flags & CMDLINE_NOECHO) {
 			/* Decision 1: a marker, never the text. */
-			if ((h = new_row(R, "typed", line_flags(l.flags))) ==
-			    NULL)
-				continue;
-			h->blocked = 1;
-			snprintf(h->reason, sizeof(h->reason), "%zu byte%s "
-			    "typed with echo off%s", l.typed, l.typed == 1 ?
-			    "" : "s", l.flags & CMDLINE_PARTIAL_ECHO ?
-			    " (echo uncertain)" : "");
+			marker(R, flags, l.flags & CMDLINE_PARTIAL_ECHO ?
+			    "%ld byte%s typed with echo off (echo uncertain)" :
+			    "%ld byte%s typed with echo off", (long)l.typed);
 			continue;
 		}
 		if (l.flags & CMDLINE_FULLSCREEN) {
-			if ((h = new_row(R, "typed", HISTORY_NOECHO)) == NULL)
-				continue;
-			h->blocked = 1;
-			snprintf(h->reason, sizeof(h->reason), "%zu byte%s "
-			    "typed in a full-screen program (not rebuilt)",
-			    l.typed, l.typed == 1 ? "" : "s");
+			marker(R, HISTORY_NOECHO, "%ld byte%s typed in a "
+			    "full-screen program (not rebuilt)", (long)l.typed);
 			continue;
 		}
 		if (l.len == 0 && !(l.flags & CMDLINE_UNCERTAIN))
 			continue;
 		/*
-		 * A paste may hold several lines: each is a command of its
-		 * own to the policy, whose rules anchor at the start.
+		 * A paste of several lines is checked whole first: a rule
+		 * that sees "mysql -u root \" and "-pS3cret" apart would
+		 * pass both. Blocked, it leaves one row for all of it.
 		 */
+		if (memchr(l.text, '\n', l.len) && R->o->policy &&
+		    !R->heredoc[0] && !R->in_key && l.len < sizeof(flat)) {
+			for (i = 0; i < l.len; i++)
+				flat[i] = l.text[i] == '\n' ? ' ' : l.text[i];
+			if (text_utf8_valid(flat, l.len) && (policy_check(
+			    R->o->policy, flat, l.len, &v) == -1 || v.blocked)) {
+				struct history_row *h = new_row(R, "typed",
+				    flags);
+				if (h) {
+					h->blocked = 1;
+					snprintf(h->reason, sizeof(h->reason),
+					    "%s", v.reason);
+				}
+				continue;
+			}
+		}
 		for (p = l.text, rest = l.len; ; p = nl + 1) {
 			nl = memchr(p, '\n', rest);
 			n = nl ? (size_t)(nl - p) : rest;
 			if (n > 0 || (!nl && p == l.text))
-				add_command(R, "typed", line_flags(l.flags), p,
-				    n);
+				one_line(R, p, n, flags);
 			if (!nl)
 				break;
 			rest -= n + 1;
@@ -467,6 +648,18 @@ take_lines(struct rec *R)
 			cast_event(&R->cast, (R->now_ns - R->file_t0) / 1000,
 			    'i', l.raw, l.rawlen);
 	}
+}
+
+/* The session is over: what was still open is said, not kept. */
+static void
+end_lines(struct rec *R)
+{
+	if (R->ncont > 0) {
+		add_command(R, "typed", R->cont_flags | HISTORY_UNCOMMITTED,
+		    R->cont, R->ncont);
+		R->ncont = 0;
+	}
+	close_body(R, 0);
 }
 
 static void
@@ -482,14 +675,21 @@ static void
 next_file(struct rec *R)
 {
 	char name[NAME_MAX_LEN + 64];
+	unsigned char carry[2][4];
+	size_t ncarry[2];
 	int fd;
 
+	/* A character split across the boundary is joined in the next file. */
+	memcpy(carry, R->cast.carry, sizeof(carry));
+	memcpy(ncarry, R->cast.ncarry, sizeof(ncarry));
+	R->cast.ncarry[0] = R->cast.ncarry[1] = 0;
 	cast_finish(&R->cast, (R->now_ns - R->file_t0) / 1000);
 	R->bytes_done += R->cast.bytes;
 	R->disk_lost += R->cast.lost;
 	if (R->cast.err)
 		R->disk_err = R->cast.err;
 	close(R->cast.fd);
+	cast_close(&R->cast);
 	R->casting = 0;
 	snprintf(name, sizeof(name), "%s.%d.cast", R->o->file->base,
 	    R->files + 1);
@@ -501,12 +701,13 @@ next_file(struct rec *R)
 		cast_failed(R, why);
 		return;
 	}
-	cast_close(&R->cast);
 	if (cast_open(&R->cast, fd) == -1) {
 		close(fd);
 		cast_failed(R, "out of memory");
 		return;
 	}
+	memcpy(R->cast.carry, carry, sizeof(carry));
+	memcpy(R->cast.ncarry, ncarry, sizeof(ncarry));
 	R->files++;
 	R->casting = 1;
 	R->file_t0 = R->now_ns;
@@ -528,14 +729,16 @@ frame(struct rec *R, const struct frame *h, const char *data)
 	}
 	switch (h->type) {
 	case 'o':
-		if (R->casting) {
-			if (R->cast.bytes + (long long)cast_queued(&R->cast) +
-			    (long long)h->len * 6 > R->o->max_file)
-				next_file(R);
-			if (R->casting)
-				cast_event(&R->cast, (h->t_ns - R->file_t0) /
-				    1000, 'o', data, h->len);
-		}
+		/* Room for the worst case (all escaped), never an empty file. */
+		if (R->casting && R->cast.bytes + (long long)cast_queued(
+		    &R->cast) > 4096 && R->cast.bytes + (long long)cast_queued(
+		    &R->cast) + (long long)h->len * 6 > R->o->max_file)
+			next_file(R);
+		if (R->casting)
+			cast_event(&R->cast, (h->t_ns - R->file_t0) / 1000, 'o',
+			    data, h->len);
+		else if (R->o->file->fd >= 0)
+			R->disk_lost += h->len;	/* a continuation failed */
 		if (R->cl)
 			cmdline_output(R->cl, data, h->len);
 		break;
@@ -566,24 +769,29 @@ static void
 status(struct rec *R, char *out, size_t size, long long *bytes,
     long long *lost)
 {
-	char extra[64] = "";
+	char kind[64] = "", rows[64] = "";
 
 	*bytes = R->bytes_done + (R->casting ? R->cast.bytes : 0);
 	*lost = (long long)R->lost_seen + R->disk_lost +
 	    (R->casting ? R->cast.lost : 0);
 	if (!R->o->tty)
-		snprintf(extra, sizeof(extra), "; non-interactive: input not "
+		snprintf(kind, sizeof(kind), "; non-interactive: input not "
 		    "recorded");
 	else if (!R->o->record_input)
-		snprintf(extra, sizeof(extra), "; output only");
+		snprintf(kind, sizeof(kind), "; output only");
+	if (R->dropped_rows)
+		snprintf(rows, sizeof(rows), "; %lld command row%s could not "
+		    "be stored", R->dropped_rows, R->dropped_rows == 1 ? "" :
+		    "s");
 	if (R->o->file->fd < 0)
-		snprintf(out, size, "failed: %.150s", R->o->file->why);
+		snprintf(out, size, "failed: %.120s%s", R->o->file->why, rows);
 	else if (*lost > 0 || R->why[0])
-		snprintf(out, size, "partial: %lld bytes not recorded%s%s%.80s%s",
-		    *lost, R->lost_seen ? " (the recorder fell behind)" : "",
-		    R->why[0] ? " (" : "", R->why, R->why[0] ? ")" : "");
+		snprintf(out, size, "partial: %lld bytes not recorded%s%s%.80s"
+		    "%s%s", *lost, R->lost_seen ? " (the recorder fell behind)" :
+		    "", R->why[0] ? " (" : "", R->why, R->why[0] ? ")" : "",
+		    rows);
 	else
-		snprintf(out, size, "ok%s", extra);
+		snprintf(out, size, "ok%s%s", kind, rows);
 }
 
 static int
@@ -623,6 +831,15 @@ run(struct rec *R, int fd)
 			continue;
 		if (r <= 0)
 			break;
+		/*
+		 * Typing trickles in a frame at a time. Let a few gather
+		 * before the next read rather than wake for each key beside
+		 * the session's own processes; a bulk read means the pipe is
+		 * filling, and then no pause at all.
+		 */
+		if (r < 4096)
+			nanosleep(&(struct timespec){ .tv_nsec = LINGER_NS },
+			    NULL);
 		have += (size_t)r;
 		for (off = 0; have - off >= sizeof(h); ) {
 			memcpy(&h, in + off, sizeof(h));
@@ -688,6 +905,7 @@ child(const struct recorder_opts *o, int fd, unsigned long long *shared_lost)
 	if (R.cl) {
 		cmdline_finish(R.cl, R.now_ns);
 		take_lines(&R);
+		end_lines(&R);
 	}
 	if (R.casting && cast_finish(&R.cast, (R.now_ns - R.file_t0) /
 	    1000) == -1)
@@ -727,14 +945,17 @@ recorder_start(struct recorder *r, const struct recorder_opts *o)
 		r->shared_lost = NULL;
 		return err_set(ERR_SYS, "mmap: %s", strerror(errno));
 	}
-	if (pipe2(p, O_CLOEXEC) == -1)
-		return err_set(ERR_SYS, "pipe: %s", strerror(errno));
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		err_set(ERR_SYS, "pipe: %s", strerror(errno));
+		goto unmap;
+	}
 	/* Room for bursts while the recorder writes to disk. */
 	fcntl(p[1], F_SETPIPE_SZ, 1024 * 1024);
 	if ((pid = fork()) == -1) {
 		close(p[0]);
 		close(p[1]);
-		return err_set(ERR_SYS, "fork: %s", strerror(errno));
+		err_set(ERR_SYS, "fork: %s", strerror(errno));
+		goto unmap;
 	}
 	if (pid == 0) {
 		sigset_t none;
@@ -767,6 +988,7 @@ recorder_start(struct recorder *r, const struct recorder_opts *o)
 			if (i == nkeep)
 				close(fd);
 		}
+		close_range(1024, ~0U, 0);
 		if ((fd = open("/dev/null", O_RDWR)) == 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
@@ -780,4 +1002,8 @@ recorder_start(struct recorder *r, const struct recorder_opts *o)
 	r->pid = pid;
 	r->t0 = when_mono_ns();
 	return 0;
+unmap:
+	munmap(r->shared_lost, sizeof(*r->shared_lost));
+	r->shared_lost = NULL;
+	return -1;
 }

@@ -185,7 +185,7 @@ cmd_history(struct ctx *c, int argc, char *argv[])
 		case 'o':
 			if (name_parse_uint(ch == 'l' ? "--limit" : "--offset",
 			    optarg, ch == 'l', ch == 'l' ? 100000 :
-			    1000000000, &v) == -1)
+			    1000000, &v) == -1)
 				return -1;
 			if (ch == 'l')
 				q.limit = (size_t)v;

@@ -27,7 +27,8 @@ void
 cast_close(struct cast_writer *w)
 {
 	free(w->buf);
-	w->buf = NULL;
+	free(w->hdr);
+	w->buf = w->hdr = NULL;
 }
 
 size_t
@@ -53,6 +54,11 @@ cast_flush(struct cast_writer *w)
 				lseek(w->fd, w->good, SEEK_SET);
 			w->lost += (long long)w->pending;
 			w->len = w->pending = 0;
+			/* Without its header no line after it would play. */
+			if (w->good == 0 && w->hdr) {
+				memcpy(w->buf, w->hdr, w->hdrlen);
+				w->len = w->hdrlen;
+			}
 			return err_set(ERR_SYS, "write recording: %s",
 			    strerror(w->err));
 		}
@@ -234,10 +240,12 @@ cast_header(struct cast_writer *w, int width, int height, time_t start,
     const char *term, const char *title)
 {
 	char s[128];
+	size_t from;
 	int k;
 
 	if (room(w, 6 * (256 + 512) + 256) == -1)
 		return -1;
+	from = w->len;
 	k = snprintf(s, sizeof(s), "{\"version\": 2, \"width\": %d, "
 	    "\"height\": %d, \"timestamp\": %lld", width, height,
 	    (long long)start);
@@ -253,6 +261,11 @@ cast_header(struct cast_writer *w, int width, int height, time_t start,
 		put(w, "\"", 1);
 	}
 	put(w, "}\n", 2);
+	free(w->hdr);
+	if ((w->hdr = malloc(w->len - from)) != NULL) {
+		w->hdrlen = w->len - from;
+		memcpy(w->hdr, w->buf + from, w->hdrlen);
+	}
 	return 0;
 }
 

@@ -35,6 +35,8 @@ struct cast_writer {
 	size_t len;		/* encoded, not yet written */
 	size_t pending;		/* event bytes in buf, for lost */
 	char *buf;		/* CAST_BUF bytes */
+	char *hdr;		/* the header line, queued again while the */
+	size_t hdrlen;		/* file holds nothing (its write failed) */
 };
 
 /* Start writing to fd (at offset 0). Returns 0, or -1 (out of memory). */

@@ -870,9 +870,26 @@ mask(const struct policy *p, struct policy_verdict *v, size_t len)
 	return 0;
 }
 
+static int check(const struct policy *, const char *, size_t,
+    struct policy_verdict *, int);
+
 int
 policy_check(const struct policy *p, const char *cmd, size_t len,
     struct policy_verdict *v)
+{
+	return check(p, cmd, len, v, 0);
+}
+
+int
+policy_check_strict(const struct policy *p, const char *cmd, size_t len,
+    struct policy_verdict *v)
+{
+	return check(p, cmd, len, v, 1);
+}
+
+static int
+check(const struct policy *p, const char *cmd, size_t len,
+    struct policy_verdict *v, int strict)
 {
 	const struct rule *r;
 	char where[160];
@@ -915,7 +932,7 @@ policy_check(const struct policy *p, const char *cmd, size_t len,
 			return 0;
 		}
 	}
-	if (p->mode != POLICY_PERMISSIVE) {	/* strict, or not a mode at all */
+	if (strict || p->mode != POLICY_PERMISSIVE) {	/* or not a mode */
 		for (i = 0; i < p->n[POLICY_ALLOW]; i++) {
 			r = &p->rules[POLICY_ALLOW][i];
 			switch (matches(p, r, cmd, len)) {
@@ -930,7 +947,8 @@ policy_check(const struct policy *p, const char *cmd, size_t len,
 			}
 		}
 		say(v->reason, sizeof(v->reason), "not in the allowlist "
-		    "(strict mode)");
+		    "(%s)", strict && p->mode == POLICY_PERMISSIVE ? "a line "
+		    "the gate could not rebuild with certainty" : "strict mode");
 		return 0;
 	}
 	say(v->reason, sizeof(v->reason), "matches no block rule "

@@ -64,6 +64,14 @@ struct policy *policy_parse(enum policy_mode mode, const char *name,
  */
 int policy_check(const struct policy *p, const char *cmd, size_t len,
     struct policy_verdict *v);
+/*
+ * policy_check() as in strict mode whatever the policy's mode: for text
+ * the caller cannot vouch for (a line rebuilt with Tab completion or
+ * history recall may lack the words block rules look for), only what an
+ * allow rule matches is kept.
+ */
+int policy_check_strict(const struct policy *p, const char *cmd, size_t len,
+    struct policy_verdict *v);
 /* Returns 1 when every pattern runs JIT-compiled, else 0. */
 int policy_jit(const struct policy *p);
 /* Returns how many rules the section holds (built-in and file). */

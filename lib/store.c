@@ -1457,9 +1457,9 @@ store_history_add(struct store *st, const struct history_row *rows, size_t n)
 	if (prep(st, "INSERT INTO command_log (created_at, host, user, "
 	    "session_id, command, command_hash, source, flags, is_blocked, "
 	    "blocked_reason, username, host_name) VALUES (?1, "
-	    "(SELECT id FROM hosts WHERE id = ?2), "
-	    "(SELECT id FROM users WHERE id = ?3), ?4, ?5, ?6, ?7, ?8, ?9, "
-	    "?10, ?11, ?12)", &s) == -1) {
+	    "(SELECT id FROM hosts WHERE id = ?2 AND name = ?12), "
+	    "(SELECT id FROM users WHERE id = ?3 AND name = ?11), ?4, ?5, ?6, "
+	    "?7, ?8, ?9, ?10, ?11, ?12)", &s) == -1) {
 		store_rollback(st);
 		return -1;
 	}
@@ -1537,6 +1537,7 @@ fill_history(sqlite3_stmt *s, void *r)
 
 #define SHORT_SCAN	50000	/* rows a query under 3 characters reads */
 #define UNIQUE_SCAN	2000000	/* rows --unique reads for distinct ones */
+#define UNIQUE_OFFSET_MAX 10000	/* how deep --unique may page */
 
 /*
  * The WHERE clause of a history query, and its parameters: ?1 user id,
@@ -1592,7 +1593,10 @@ hq_build(struct store *st, const struct history_query *q, struct hq *h)
 		if (rc == -1)
 			return -1;
 	}
-	if (text && strlen(text) >= 3) {
+	/* Trigrams are of characters, not bytes. */
+	for (i = 0, j = 0; text && text[i]; i++)
+		j += ((unsigned char)text[i] & 0xc0) != 0x80;
+	if (text && j >= 3) {
 		/* "..." with every " doubled: one phrase, no query syntax. */
 		if ((h->phrase = malloc(strlen(text) * 2 + 3)) == NULL)
 			return err_set(ERR_SYS, "out of memory");
@@ -1675,12 +1679,15 @@ history_unique(struct store *st, const struct history_query *q,
 {
 	sqlite3_stmt *s;
 	char sql[1024];
-	struct seen { long long host; unsigned char hash[32]; } *seen;
-	size_t i, scanned = 0;
-	int rc;
+	struct seen { long long host; unsigned char hash[32]; int used; } *seen;
+	size_t cap = 16, i, scanned = 0;
+	int rc = 0;
 
+	/* An open-addressing set, twice as large as what it will hold. */
+	while (cap < want * 2)
+		cap *= 2;
 	*nids = 0;
-	if ((seen = calloc(want, sizeof(*seen))) == NULL)
+	if ((seen = calloc(cap, sizeof(*seen))) == NULL)
 		return err_set(ERR_SYS, "out of memory");
 	snprintf(sql, sizeof(sql), "SELECT c.id, ifnull(c.host, -c.id), "
 	    "c.command_hash FROM %s WHERE c.is_blocked = 0 AND "
@@ -1694,18 +1701,22 @@ history_unique(struct store *st, const struct history_query *q,
 	while (*nids < want && scanned++ < UNIQUE_SCAN &&
 	    (rc = step_one(st, s, "history")) == 1) {
 		long long host = sqlite3_column_int64(s, 1);
-		const void *hash = sqlite3_column_blob(s, 2);
+		const unsigned char *hash = sqlite3_column_blob(s, 2);
+		size_t k;
 
 		if (hash == NULL || sqlite3_column_bytes(s, 2) != 32)
 			continue;
-		for (i = 0; i < *nids; i++)
+		memcpy(&k, hash, sizeof(k));
+		for (i = (k ^ (size_t)host) & (cap - 1); seen[i].used;
+		    i = (i + 1) & (cap - 1))
 			if (seen[i].host == host &&
 			    memcmp(seen[i].hash, hash, 32) == 0)
 				break;
-		if (i < *nids)
+		if (seen[i].used)
 			continue;
-		seen[*nids].host = host;
-		memcpy(seen[*nids].hash, hash, 32);
+		seen[i].used = 1;
+		seen[i].host = host;
+		memcpy(seen[i].hash, hash, 32);
 		ids[(*nids)++] = sqlite3_column_int64(s, 0);
 	}
 	sqlite3_finalize(s);
@@ -1763,6 +1774,12 @@ store_history_query(struct store *st, const struct history_query *q,
 			rc = collect(st, s, sizeof(**rows), fill_history,
 			    (void **)rows, n);
 		}
+		goto out;
+	}
+	/* Each distinct command is a step of the walk: bound the walk. */
+	if (q->offset > UNIQUE_OFFSET_MAX) {
+		err_set(ERR_USAGE, "--unique goes at most %d commands deep "
+		    "(--offset)", UNIQUE_OFFSET_MAX);
 		goto out;
 	}
 	if ((ids = calloc(q->offset + limit, sizeof(*ids))) == NULL) {

@@ -19,7 +19,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct cast_writer w;
-	static char file[1 << 20], text[1 << 20];
+	static char file[1 << 20], text[1 << 20], term[256];
 	char type;
 	long long t;
 	size_t i, k, n, len;
@@ -33,7 +33,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (cast_open(&w, fd) == -1)
 		abort();
-	cast_header(&w, 80, 24, 0, (const char *)data, NULL);
+	/* TERM is a C string: the first bytes, up to a NUL. */
+	memcpy(term, data, size < sizeof(term) - 1 ? size : sizeof(term) - 1);
+	term[size < sizeof(term) - 1 ? size : sizeof(term) - 1] = '\0';
+	cast_header(&w, 80, 24, 0, term, NULL);
 	for (i = 0; i < size; i += k) {
 		k = 1 + data[i] % 7;
 		if (k > size - i)

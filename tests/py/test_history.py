@@ -153,17 +153,49 @@ def test_editing_keys_rebuild_the_edited_line(bastion):
 def test_bracketed_paste_and_uncertain_lines(bastion):
     typed_session(bastion, [
         "\x1b[200~echo pasted-one\x1b[201~\r",
-        "echo tab-compl\t\r",               # completion: flagged
-        "\x1b[A\r",                         # history recall: flagged
+        "ls /us\t\r",                       # completion: flagged
+        "echo tab-compl\t\r",               # ... and not allow-listed
+        "\x1b[A\r",                         # history recall
     ])
     rows = history(bastion)
     pasted = [r for r in rows if r["command"] == "echo pasted-one"]
     assert pasted and "pasted" in pasted[0]["flags"]
-    tab = [r for r in rows if r["command"].startswith("echo tab-compl")]
+    # An uncertain line is kept only if an allow rule vouches for it: a
+    # recalled "mysql -u root" + typed " -pS3cret" must not be stored.
+    tab = [r for r in rows if r["command"].startswith("ls /us")]
     assert tab and "uncertain" in tab[0]["flags"]
-    recalled = [r for r in rows if r["command"] == "" and
-                "uncertain" in r["flags"]]
+    assert not any("tab-compl" in json.dumps(r) for r in rows)
+    assert any(r["blocked"] and "uncertain" in r["flags"] and
+               "could not rebuild" in r["reason"] for r in rows)
+    recalled = [r for r in rows if r["command"] == "" and r["blocked"] and
+                "recalled" in r["reason"]]
     assert recalled
+
+
+def test_paste_continuations_heredocs_and_keys_are_checked_whole(bastion):
+    """A secret split across lines is still a secret: pastes are checked
+    whole, backslash continuations joined, here-document bodies and
+    private keys counted, never stored."""
+    key = ("-----BEGIN OPENSSH PRIVATE KEY-----\n"
+           "b3BlbnNzaC1rZXktdjEAAAAAsecretkeybody\n"
+           "-----END OPENSSH PRIVATE KEY-----\n")
+    typed_session(bastion, [
+        "\x1b[200~true mysql -u root \\\n  -pS3cret-a db\x1b[201~\r",
+        ["true mysql -u root \\\r", "  -pS3cret-b db\r"],
+        ["cat > /dev/null <<'EOF'\r", "password: s3cret-c\r", "EOF\r"],
+        # Typed into cat once it runs (keys typed ahead of a program
+        # reach it in raw mode, where Ctrl-D is not an end of file).
+        ["cat > /dev/null\r", key.replace("\n", "\r"), "\x04"],
+    ])
+    rows = history(bastion)
+    text = json.dumps(rows)
+    for secret in ["S3cret-a", "S3cret-b", "s3cret-c", "secretkeybody"]:
+        assert secret not in text, secret
+    reasons = [r["reason"] for r in rows]
+    assert "here-document body: 1 line not stored" in reasons
+    assert "a private key pasted or typed: 3 lines not stored" in reasons
+    assert "cat > /dev/null <<'EOF'" in [r["command"] for r in rows]
+    assert b"s3cret" not in Path(bastion.gate.db).read_bytes().lower()
 
 
 def test_password_at_a_no_echo_prompt_is_never_stored(bastion):
@@ -285,6 +317,15 @@ def test_broken_policy_stores_nothing_unmasked(make_bastion):
     assert all("policy unavailable" in r["reason"] for r in rows
                if r["source"] == "typed" and "no-echo" not in r["flags"])
     assert b"pw-s3cret" not in Path(b.gate.db).read_bytes()
+
+
+def test_shipped_policy_example_loads(gate):
+    ex = gate.root / "policy.ini.example"
+    ex.write_bytes((Path(os.environ["SSHGATE_SOURCE"]) / "etc" /
+                    "policy.ini.example").read_bytes())
+    os.chmod(ex, 0o644)
+    r = gate.ctl("policy", "check", str(ex))
+    assert "JIT" in r.stdout or "interpreted" in r.stdout
 
 
 def test_policy_file_errors_name_file_and_line(gate):

@@ -612,6 +612,12 @@ main(void)
 	CHECK(policy_check(p, "app --password=x --token=y", 26, &v) == 0);
 	CHECK(v.nmasks == 2);
 	CHECK_STR(v.masks, "password-option,token-option");
+	/* Text the caller cannot vouch for: only the allowlist keeps it. */
+	CHECK(policy_check_strict(p, "ls /usr", 7, &v) == 0 && !v.blocked);
+	CHECK(policy_check_strict(p, " -pS3cret db", 12, &v) == 0 &&
+	    v.blocked && strstr(v.reason, "could not rebuild") != NULL);
+	CHECK(policy_check_strict(p, "mysql -pS3cret", 14, &v) == 0 &&
+	    v.blocked && strcmp(v.rule, "mysql-password") == 0);
 	CHECK(policy_check(p, "ls", 2, &v) == 0);
 	CHECK_STR(v.reason, "matches no block rule (permissive mode)");
 	CHECK(policy_check(p, "cat ~/.ssh/id_rsa", 17, &v) == 0);
