@@ -302,12 +302,10 @@ struct rec {
 	long long now_ns;		/* the last frame's time */
 	unsigned long long lost_seen;	/* the proxy's drop count */
 	long long disk_lost;		/* what failed writes cost, closed files */
-	int disk_err;
-	char path[PATH_MAX];
 	struct history_row *rows;
 	size_t nrows;
 	long long batch_start;
-	long long stored, dropped_rows;
+	long long dropped_rows;
 	char why[200];			/* why the recording failed */
 	/*
 	 * What spans typed lines: a command continued with a backslash, a
@@ -335,7 +333,6 @@ store_rows(struct rec *R, int final)
 		return;
 	while (tries-- > 0) {
 		if (R->st && store_history_add(R->st, R->rows, R->nrows) == 0) {
-			R->stored += (long long)R->nrows;
 			R->nrows = 0;
 			return;
 		}
@@ -686,8 +683,6 @@ next_file(struct rec *R)
 	cast_finish(&R->cast, (R->now_ns - R->file_t0) / 1000);
 	R->bytes_done += R->cast.bytes;
 	R->disk_lost += R->cast.lost;
-	if (R->cast.err)
-		R->disk_err = R->cast.err;
 	close(R->cast.fd);
 	cast_close(&R->cast);
 	R->casting = 0;
