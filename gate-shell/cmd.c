@@ -148,7 +148,8 @@ cmd_run(struct gsh *g, const char *line, size_t len)
 				    c.opt[k].name[nl] == '\0')
 					break;
 			if (k < c.nopt || (takes && !eq && i + 1 >= a.argc) ||
-			    (!takes && eq)) {
+			    (!takes && eq) ||
+			    c.nopt == (int)(sizeof(c.opt) / sizeof(c.opt[0]))) {
 				err_set(ERR_USAGE, "%s: option '%s' %s (usage: "
 				    "%s %s)", v->name, text_escape(safe,
 				    sizeof(safe), a.argv[i], strlen(a.argv[i])),

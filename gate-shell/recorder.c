@@ -550,27 +550,20 @@ one_line(struct rec *R, const char *t, size_t n, int flags)
 	/* An odd run of backslashes at the end continues the command. */
 	while (bs < n && t[n - 1 - bs] == '\\')
 		bs++;
+	if ((bs % 2 == 1 || R->ncont > 0) && R->ncont + n > sizeof(R->cont)) {
+		marker(R, flags, "a continued command too long to check: %ld "
+		    "byte%s not stored", (long)(R->ncont + n));
+		R->ncont = 0;
+		R->cont_flags = 0;
+		return;
+	}
 	if (bs % 2 == 1) {
-		if (R->ncont + n > sizeof(R->cont)) {
-			marker(R, flags, "a continued command too long to "
-			    "check: %ld byte%s not stored",
-			    (long)(R->ncont + n));
-			R->ncont = 0;
-			return;
-		}
 		memcpy(R->cont + R->ncont, t, n - 1);
 		R->ncont += n - 1;
 		R->cont_flags |= flags;
 		return;
 	}
 	if (R->ncont > 0) {
-		if (R->ncont + n > sizeof(R->cont)) {
-			marker(R, flags, "a continued command too long to "
-			    "check: %ld byte%s not stored",
-			    (long)(R->ncont + n));
-			R->ncont = 0;
-			return;
-		}
 		memcpy(R->cont + R->ncont, t, n);
 		t = R->cont;
 		n += R->ncont;
