@@ -164,7 +164,8 @@ drop(struct recorder *r, size_t n)
 		__atomic_store_n(r->shared_lost, r->lost, __ATOMIC_RELAXED);
 }
 
-static void
+/* Returns 1 when the frame is (or is being) handed over, 0 when dropped. */
+static int
 send_frame(struct recorder *r, char type, const char *buf, size_t n,
     unsigned long long extra)
 {
@@ -174,13 +175,13 @@ send_frame(struct recorder *r, char type, const char *buf, size_t n,
 	size_t total = sizeof(h) + n;
 
 	if (r->fd < 0)
-		return;
+		return 0;
 	/* A frame half in the pipe goes first, or this one is dropped. */
 	if (r->plen > 0 && flush_pending(r) == -1) {
 		if (errno != EAGAIN)
 			goto dead;
 		drop(r, n);
-		return;
+		return 0;
 	}
 	h.t_ns = when_mono_ns() - r->t0;
 	h.lost = type == 'r' ? extra : r->lost;
@@ -189,12 +190,12 @@ send_frame(struct recorder *r, char type, const char *buf, size_t n,
 	while ((w = writev(r->fd, iov, n ? 2 : 1)) == -1 && errno == EINTR)
 		;
 	if (w == (ssize_t)total)
-		return;
+		return 1;
 	if (w == -1) {
 		if (errno != EAGAIN)
 			goto dead;
 		drop(r, n);
-		return;
+		return 0;
 	}
 	/* Part of it went: the rest must follow, or the stream tears. */
 	if ((size_t)w < sizeof(h)) {
@@ -206,25 +207,36 @@ send_frame(struct recorder *r, char type, const char *buf, size_t n,
 	}
 	r->poff = 0;
 	r->plen = total - (size_t)w;
-	return;
+	return 1;
 dead:
 	/* The recorder is gone: everything from now on is lost. */
 	close(r->fd);
 	r->fd = -1;
 	drop(r, n);
+	return 0;
+}
+
+/* A resize that found the pipe full goes before the next chunk. */
+static void
+resize_retry(struct recorder *r)
+{
+	if (r->resize && send_frame(r, 'r', NULL, 0, r->resize))
+		r->resize = 0;
 }
 
 void
 recorder_feed(struct recorder *r, char type, const char *buf, size_t n)
 {
+	resize_retry(r);
 	send_frame(r, type, buf, n, 0);
 }
 
 void
 recorder_resize(struct recorder *r, int cols, int rows)
 {
-	send_frame(r, 'r', NULL, 0,
-	    ((unsigned long long)(unsigned)cols << 16) | (unsigned)rows);
+	r->resize = ((unsigned long long)(unsigned)cols << 16) |
+	    (unsigned)rows;
+	resize_retry(r);
 }
 
 int
@@ -926,6 +938,7 @@ recorder_start(struct recorder *r, const struct recorder_opts *o)
 	r->fd = -1;
 	r->pid = 0;
 	r->lost = 0;
+	r->resize = 0;
 	r->plen = r->poff = 0;
 	r->shared_lost = mmap(NULL, sizeof(*r->shared_lost), PROT_READ |
 	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

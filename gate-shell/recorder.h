@@ -69,6 +69,7 @@ struct recorder {
 	 */
 	unsigned long long *shared_lost;
 	size_t poff, plen;		/* a frame partly written */
+	unsigned long long resize;	/* a size still to send, 0: none */
 	char pend[32 + RELAY_BUF];
 };
 

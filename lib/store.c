@@ -1689,7 +1689,7 @@ history_unique(struct store *st, const struct history_query *q,
 	*nids = 0;
 	if ((seen = calloc(cap, sizeof(*seen))) == NULL)
 		return err_set(ERR_SYS, "out of memory");
-	snprintf(sql, sizeof(sql), "SELECT c.id, ifnull(c.host, -c.id), "
+	snprintf(sql, sizeof(sql), "SELECT c.id, c.host, c.host_name, "
 	    "c.command_hash FROM %s WHERE c.is_blocked = 0 AND "
 	    "c.command_hash IS NOT NULL %s ORDER BY c.created_at DESC, "
 	    "c.id DESC", h->from, h->where);
@@ -1701,11 +1701,20 @@ history_unique(struct store *st, const struct history_query *q,
 	while (*nids < want && scanned++ < UNIQUE_SCAN &&
 	    (rc = step_one(st, s, "history")) == 1) {
 		long long host = sqlite3_column_int64(s, 1);
-		const unsigned char *hash = sqlite3_column_blob(s, 2);
+		const unsigned char *hash = sqlite3_column_blob(s, 3);
 		size_t k;
 
-		if (hash == NULL || sqlite3_column_bytes(s, 2) != 32)
+		if (hash == NULL || sqlite3_column_bytes(s, 3) != 32)
 			continue;
+		/* A deleted host's rows group by its name (FNV-1a, < 0). */
+		if (sqlite3_column_type(s, 1) == SQLITE_NULL) {
+			const unsigned char *nm = sqlite3_column_text(s, 2);
+			unsigned long long f = 14695981039346656037ULL;
+
+			for (; nm && *nm; nm++)
+				f = (f ^ *nm) * 1099511628211ULL;
+			host = -(long long)(f >> 2) - 1;
+		}
 		memcpy(&k, hash, sizeof(k));
 		for (i = (k ^ (size_t)host) & (cap - 1); seen[i].used;
 		    i = (i + 1) & (cap - 1))
@@ -1730,11 +1739,15 @@ count_uses(struct store *st, long long user_id, struct history_row *r)
 	sqlite3_stmt *s;
 	int rc;
 
+	/* Rows of a deleted host (host NULL) are told apart by its name. */
 	if (prep(st, user_id ? "SELECT count(*) FROM command_log WHERE "
-	    "user = ?1 AND host IS ?2 AND command_hash = ?3" :
+	    "user = ?1 AND host IS ?2 AND command_hash = ?3 AND (?2 IS NOT "
+	    "NULL OR host_name = ?4)" :
 	    "SELECT count(*) FROM command_log WHERE host IS ?2 AND "
-	    "command_hash = ?3", &s) == -1)
+	    "command_hash = ?3 AND (?2 IS NOT NULL OR host_name = ?4)",
+	    &s) == -1)
 		return -1;
+	sqlite3_bind_text(s, 4, r->host, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 1, user_id);
 	if (r->host_id)
 		sqlite3_bind_int64(s, 2, r->host_id);

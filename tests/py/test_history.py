@@ -381,6 +381,18 @@ def test_binary_output_and_hostile_term_give_a_valid_recording(bastion):
     asciinema_cat(path)
 
 
+def test_resize_is_recorded(bastion):
+    p = spawn(bastion, "connect", "web1", rows=24, cols=80)
+    shell_ready(p)
+    p.setwinsize(30, 100)
+    p.sendline("stty size")
+    p.expect("30 100")
+    finish(p)
+    lines = cast_lines(last_session(bastion)["recording"])
+    assert lines[0]["width"] == 80 and lines[0]["height"] == 24
+    assert ["r", "100x30"] in [e[1:] for e in lines[1:]]
+
+
 def test_size_limit_starts_continuation_files(make_bastion):
     b = make_bastion("[recording]\nmax_file_size = 64K\n")
     p = spawn(b, "connect", "web1")

@@ -63,7 +63,8 @@ hrow(int i, long long uid, const char *user, const char *host,
 	memset(h, 0, sizeof(*h));
 	h->created = t;
 	h->user_id = uid;
-	h->host_id = host_ids[host[3] - '1'];
+	h->host_id = host[3] == '1' || host[3] == '2' ?
+	    host_ids[host[3] - '1'] : 0;
 	h->session_id = 1000000000 + i;
 	snprintf(h->user, sizeof(h->user), "%s", user);
 	snprintf(h->host, sizeof(h->host), "%s", host);
@@ -150,6 +151,20 @@ test_history(struct store *st, long long alice, long long bob)
 	    .text = "nginx" }, &r) == 1);
 	CHECK(r != NULL && r[0].uses == 2 && r[0].created == now - 50);
 	free(r);
+	/* A deleted host's rows count by its name, not with every NULL. */
+	{
+		struct history_row *d = hrow(6, alice, "alice", "gone1", "df -h",
+		    now - 5), *e = hrow(7, alice, "alice", "gone2", "df -h",
+		    now - 4);
+		d->host_id = e->host_id = 0;
+		CHECK(store_history_add(st, d, 2) == 0);
+		CHECK(query(st, (struct history_query){ .unique = 1,
+		    .text = "df -h" }, &r) == 2);
+		CHECK(r != NULL && r[0].uses == 1 && r[1].uses == 1);
+		free(r);
+		CHECK(store_history_clear(st, "gone1", &n) == 0 && n == 1);
+		CHECK(store_history_clear(st, "gone2", &n) == 0 && n == 1);
+	}
 	/* Retention: once a day at most. */
 	CHECK(store_history_retain(st, 30) == 1);
 	CHECK(query(st, (struct history_query){ .text = "nginx" }, &r) == 2);
