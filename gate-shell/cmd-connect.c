@@ -110,47 +110,6 @@ key_usable(const char *path)
 }
 
 /*
- * The remote command as history shows it: words joined by spaces, a word
- * in single quotes only when a shell would not read it back as it is.
- */
-static char *
-join_words(char *const words[], int n)
-{
-	size_t len = 1, i;
-	char *s, *o;
-	int k;
-
-	for (k = 0; k < n; k++)
-		len += strlen(words[k]) * 4 + 3;
-	if ((o = s = malloc(len)) == NULL)
-		return NULL;
-	for (k = 0; k < n; k++) {
-		const char *w = words[k];
-		int plain = *w != '\0';
-
-		for (i = 0; w[i]; i++)
-			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
-			    "QRSTUVWXYZ0123456789_./:=@%+,-", w[i]))
-				plain = 0;
-		if (k)
-			*o++ = ' ';
-		if (plain) {
-			o = stpcpy(o, w);
-			continue;
-		}
-		*o++ = '\'';
-		for (i = 0; w[i]; i++)
-			if (w[i] == '\'')
-				o = stpcpy(o, "'\\''");
-			else
-				*o++ = w[i];
-		*o++ = '\'';
-	}
-	*o = '\0';
-	return s;
-}
-
-/*
  * The policy this session's commands go through, and what the session
  * row and syslog may say of the remote command: the same text history
  * keeps (masked), or why there is none. A policy that does not load
@@ -271,9 +230,9 @@ cmd_connect(struct gsh *g, const struct call *c)
 		goto out;
 	}
 	x.tty = tty;
-	if (c->nrest > 0 && (exec_words = join_words(c->rest, c->nrest)) ==
-	    NULL) {
-		err_set(ERR_SYS, "out of memory");
+	/* The remote command as history and listings show it. */
+	if (c->nrest > 0 && (exec_words = egress_quote(c->rest, c->nrest,
+	    EGRESS_QUOTE_MIN)) == NULL) {
 		rc = -1;
 		goto out;
 	}

@@ -33,7 +33,7 @@
 #include "when.h"
 
 struct frame {
-	char type;		/* 'o', 'i', 'r' (len 0, size in lost), 'e' */
+	char type;		/* 'o', 'i', 'r' (len 0, size in lost) */
 	char pad[3];
 	uint32_t len;
 	long long t_ns;		/* since the proxy's t0 */
@@ -248,25 +248,15 @@ recorder_finish(struct recorder *r, int wait_ms)
 
 	if (r->fd >= 0) {
 		/*
-		 * Hand over the rest and the final count ('e'), waiting for
-		 * room at most until the deadline: a recorder stuck on a hung
-		 * disk must not keep the user from leaving.
+		 * Hand over a frame still half in the pipe, waiting for room
+		 * at most until the deadline: a recorder stuck on a hung disk
+		 * must not keep the user from leaving. Closing the pipe ends
+		 * the stream; the final drop count is in the shared page.
 		 */
-		struct frame e = { .type = 'e' };
-
 		pfd = (struct pollfd){ .fd = r->fd, .events = POLLOUT };
-		for (;;) {
-			if (r->plen > 0 && flush_pending(r) == -1 &&
-			    errno != EAGAIN)
+		while (r->plen > 0) {
+			if (flush_pending(r) == 0 || errno != EAGAIN)
 				break;
-			if (r->plen == 0) {
-				e.lost = r->lost;
-				e.t_ns = when_mono_ns() - r->t0;
-				/* 24 bytes: a pipe writes them whole or not. */
-				if (write(r->fd, &e, sizeof(e)) == sizeof(e) ||
-				    errno != EAGAIN)
-					break;
-			}
 			if (when_mono_ns() >= end) {
 				log_err("the recorder did not take the end of "
 				    "the session in time");
@@ -802,10 +792,10 @@ run(struct rec *R, int fd)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	size_t have = 0, off;
 	ssize_t r;
-	int timeout, eof = 0;
+	int timeout;
 	long long due;
 
-	while (!eof) {
+	for (;;) {
 		timeout = -1;
 		if (R->nrows > 0) {
 			due = R->batch_start + BATCH_NS - when_mono_ns();
@@ -847,11 +837,6 @@ run(struct rec *R, int fd)
 				return err_set(ERR_SYS, "bad frame");
 			if (have - off < sizeof(h) + h.len)
 				break;
-			if (h.type == 'e') {
-				R->lost_seen = h.lost;
-				eof = 1;
-				break;
-			}
 			frame(R, &h, in + off + sizeof(h));
 			off += sizeof(h) + h.len;
 		}
@@ -895,7 +880,7 @@ child(const struct recorder_opts *o, int fd, unsigned long long *shared_lost)
 		log_err("session %lld: recorder: %s", o->session_id, err_msg());
 		rc = 1;
 	}
-	/* The proxy's final count, whether or not its 'e' frame came. */
+	/* The proxy's final count: frames dropped at the very end too. */
 	{
 		unsigned long long l = __atomic_load_n(shared_lost,
 		    __ATOMIC_RELAXED);

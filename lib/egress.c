@@ -83,13 +83,26 @@ egress_term_ok(const char *term)
 	return 1;
 }
 
+/* A word a shell reads back as it is, unquoted. */
+static int
+plain_word(const char *w)
+{
+	if (*w == '\0')
+		return 0;
+	for (; *w; w++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_./:=@%+,-", *w))
+			return 0;
+	return 1;
+}
+
 char *
-egress_quote(char *const words[], int nwords)
+egress_quote(char *const words[], int nwords, int how)
 {
 	size_t need = 1, o = 0;
 	const char *p;
 	char *s;
-	int w;
+	int w, q;
 
 	for (w = 0; w < nwords; w++) {
 		need += 3;
@@ -101,9 +114,11 @@ egress_quote(char *const words[], int nwords)
 		return NULL;
 	}
 	for (w = 0; w < nwords; w++) {
+		q = how == EGRESS_QUOTE_ALL || !plain_word(words[w]);
 		if (w)
 			s[o++] = ' ';
-		s[o++] = '\'';
+		if (q)
+			s[o++] = '\'';
 		for (p = words[w]; *p; p++) {
 			if (*p == '\'') {
 				/* close, an escaped quote, reopen */
@@ -113,7 +128,8 @@ egress_quote(char *const words[], int nwords)
 				s[o++] = *p;
 			}
 		}
-		s[o++] = '\'';
+		if (q)
+			s[o++] = '\'';
 	}
 	s[o] = '\0';
 	return s;
@@ -164,7 +180,8 @@ egress_build(struct egress *e, const struct egress_target *t,
 	ARG((char *)"--");
 	ARG((char *)t->address);
 	if (nwords > 0) {
-		if ((e->command = egress_quote(words, nwords)) == NULL)
+		if ((e->command = egress_quote(words, nwords, EGRESS_QUOTE_ALL)) ==
+		    NULL)
 			goto fail;
 		ARG(e->command);
 	}

@@ -46,11 +46,18 @@ struct egress {
 int egress_build(struct egress *e, const struct egress_target *t,
     char *const words[], int nwords, const char *term);
 void egress_free(struct egress *e);
+enum {
+	EGRESS_QUOTE_ALL,	/* every word in single quotes (the egress) */
+	EGRESS_QUOTE_MIN,	/* only words a shell would change (people) */
+};
+
 /*
- * Quote words for a POSIX shell, each in single quotes, joined by
- * spaces. Returns a new string (free()) or NULL with an error.
+ * Quote words for a POSIX shell, joined by spaces: every word in single
+ * quotes, or (EGRESS_QUOTE_MIN, for history and listings) only those made
+ * of more than [A-Za-z0-9_./:=@%+,-]. Either reads back as the same words.
+ * Returns a new string (free()) or NULL with an error.
  */
-char *egress_quote(char *const words[], int nwords);
+char *egress_quote(char *const words[], int nwords, int how);
 /* 1 if term is a plausible terminal name: [A-Za-z0-9._+-], 1-64 bytes. */
 int egress_term_ok(const char *term);
 

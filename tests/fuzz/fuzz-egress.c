@@ -31,8 +31,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < size && n < MAXW; i++)
 		if (buf[i] == '\0')
 			words[n++] = buf + i + 1;
-	if ((q = egress_quote(words, n)) == NULL || (out = malloc(strlen(q) +
-	    1)) == NULL)
+	if ((q = egress_quote(words, n, EGRESS_QUOTE_ALL)) == NULL ||
+	    (out = malloc(strlen(q) + 1)) == NULL)
 		abort();
 	/* Unquote q into out, checking word by word. */
 	o = out;

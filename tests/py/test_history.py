@@ -561,9 +561,18 @@ def test_replay_neutralises_terminal_queries(bastion):
     for bad in [b"\x1b[6n", b"\x1b]52", b"\x1b[21t", b"\x1b[>0q", b"\x1bP",
                 b"\x1b]8"]:
         assert bad not in out, bad
-    # With a terminal: timed play, and keys other than its own are ignored.
+    # With a terminal: timed play to the end ...
     p = spawn(bastion, "replay", str(row["id"]), "--speed", "4")
     p.expect("end of the recording")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
+    # ... and its own keys: other keys are discarded, q quits.
+    p = spawn(bastion, "replay", str(row["id"]), "--speed", "0.0625")
+    p.expect("q quits")
+    p.send("x ")
+    p.send("  q")
+    p.expect("replay stopped", timeout=20)
     p.expect(pexpect.EOF)
     p.close()
     assert p.exitstatus == 0

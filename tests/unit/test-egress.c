@@ -35,11 +35,10 @@ has(char *const *v, const char *opt)
 	return 0;
 }
 
-/* Run sh -c 'printf "<%s>" QUOTED' and compare with want. */
 static void
-through_sh(char *const words[], int n, const char *want)
+through_sh_as(char *const words[], int n, const char *want, int how)
 {
-	char *q = egress_quote(words, n), cmd[4096], out[4096];
+	char *q = egress_quote(words, n, how), cmd[4096], out[4096];
 	FILE *f;
 	size_t got;
 
@@ -54,6 +53,16 @@ through_sh(char *const words[], int n, const char *want)
 	out[got] = '\0';
 	CHECK(pclose(f) == 0);
 	CHECK_STR(out, want);
+}
+
+/* Run sh -c 'printf "<%s>" QUOTED' both ways and compare with want. */
+static void
+through_sh(char *const words[], int n, const char *want)
+{
+	int how;
+
+	for (how = EGRESS_QUOTE_ALL; how <= EGRESS_QUOTE_MIN; how++)
+		through_sh_as(words, n, want, how);
 }
 
 int
@@ -132,6 +141,13 @@ main(void)
 	CHECK(!egress_term_ok("xterm;id"));
 	CHECK(!egress_term_ok("x y"));
 
+	{
+		char *pf[] = { "printf", "%s\\n", "a;b", "it's", "" };
+		char *m = egress_quote(pf, 5, EGRESS_QUOTE_MIN);
+		/* Only the words a shell would change are quoted. */
+		CHECK_STR(m, "printf '%s\\n' 'a;b' 'it'\\''s' ''");
+		free(m);
+	}
 	through_sh(words, 5, "<-oProxyCommand=touch /tmp/p><a;b><it's><>"
 	    "<$HOME `id`>");
 	{
