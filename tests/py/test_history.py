@@ -271,6 +271,21 @@ def test_masking_and_blocking(bastion):
     assert b"s3cret" not in Path(bastion.gate.db).read_bytes()
 
 
+def test_session_row_and_syslog_never_hold_a_secret(bastion, syslog):
+    """The remote command in the session row and in syslog, and a refused
+    command line in syslog, go through the policy too."""
+    bastion.ssh("connect web1 -- true mysql -pS3cret-row db")
+    row = last_session(bastion)
+    assert row["command"] == "[blocked: mysql-password]", row["command"]
+    bastion.ssh("connect web1 -- echo --token=S3cret-mask")
+    assert last_session(bastion)["command"] == "echo --token=***"
+    r = bastion.ssh("conect web1 -- mysql -pS3cret-refused db")
+    assert r.returncode == 2
+    assert syslog.wait_for(r"refused command '\[blocked: mysql-password\]'")
+    assert not any("S3cret" in line for line in syslog.lines())
+    assert b"S3cret" not in Path(bastion.gate.db).read_bytes()
+
+
 def test_strict_mode_keeps_only_the_allowlist(make_bastion):
     b = make_bastion("[history]\nmode = strict\n")
     typed_session(b, ["uptime\r", "echo not-allowed-x\r"])
