@@ -28,7 +28,7 @@ enum {
 	K_VERIFY_AUTH, K_SSH, K_CONNECT_TIMEOUT, K_MAX_SESSIONS, K_MAX_TIME,
 	K_IDLE_TIMEOUT, K_IDLE_WARN, K_IDLE_INPUT_ONLY, K_RECORD_INPUT,
 	K_RECORD_REQUIRED, K_RECORD_MAX_FILE, K_HISTORY_MODE, K_POLICY_FILE,
-	K_RETENTION_DAYS, K_COUNT
+	K_RETENTION_DAYS, K_MAX_WATCHERS, K_WEB_URL, K_TOKEN_TTL, K_COUNT
 };
 
 static const struct {
@@ -58,10 +58,13 @@ static const struct {
 	[K_HISTORY_MODE] = { "history", "mode" },
 	[K_POLICY_FILE] = { "history", "policy_file" },
 	[K_RETENTION_DAYS] = { "history", "retention_days" },
+	[K_MAX_WATCHERS] = { "sessions", "max_watchers" },
+	[K_WEB_URL] = { "web", "url" },
+	[K_TOKEN_TTL] = { "web", "token_ttl" },
 };
 
 static const char *const sections[] = {
-	"gate", "egress", "sessions", "recording", "history",
+	"gate", "egress", "sessions", "recording", "history", "web",
 };
 
 /* A size in bytes with an optional K, M or G suffix (powers of 1024). */
@@ -219,11 +222,42 @@ handler(void *user, const char *section, const char *name, const char *value)
 		c->history_strict = value[0] == 's';
 		break;
 	case K_RETENTION_DAYS:
-		if (name_parse_uint(name, value, 0, 36500, &v) == -1) {
+	case K_MAX_WATCHERS:
+		if (name_parse_uint(name, value, 0, k == K_MAX_WATCHERS ?
+		    SHARE_MAX_WATCHERS : 36500, &v) == -1) {
 			snprintf(ps->why, sizeof(ps->why), "%s", err_msg());
 			goto fail;
 		}
-		c->retention_days = (int)v;
+		if (k == K_MAX_WATCHERS)
+			c->max_watchers = (int)v;
+		else
+			c->retention_days = (int)v;
+		break;
+	case K_WEB_URL:
+		/* Printed to users and maybe pasted in a browser: plain. */
+		if (strlen(value) >= sizeof(c->web_url) ||
+		    (strncmp(value, "https://", 8) != 0 &&
+		    strncmp(value, "http://", 7) != 0) ||
+		    strpbrk(value, " \"<>'`") != NULL ||
+		    !text_no_controls(value)) {
+			snprintf(ps->why, sizeof(ps->why), "url must be an "
+			    "http:// or https:// URL without spaces, quotes "
+			    "or control characters");
+			goto fail;
+		}
+		strcpy(c->web_url, value);
+		break;
+	case K_TOKEN_TTL:
+		if (parse_duration(name, value, &v) == -1) {
+			snprintf(ps->why, sizeof(ps->why), "%s", err_msg());
+			goto fail;
+		}
+		if (v < 60 || v > CONFIG_MAX_TOKEN_TTL) {
+			snprintf(ps->why, sizeof(ps->why), "token_ttl must be "
+			    "between 1m and 24h");
+			goto fail;
+		}
+		c->token_ttl = (int)v;
 		break;
 	case K_MAX_TIME:
 	case K_IDLE_TIMEOUT:
@@ -364,6 +398,8 @@ config_defaults(const char *path)
 	c->record_max_file = 256LL << 20;
 	c->history_strict = 0;
 	c->retention_days = 30;
+	c->max_watchers = 4;
+	c->token_ttl = 30 * 60;
 	return c;
 }
 

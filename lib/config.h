@@ -16,6 +16,8 @@
 #include <limits.h>
 
 #define CONFIG_MAX_SIZE	(64 * 1024)
+#define SHARE_MAX_WATCHERS	64	/* the most max_watchers may be */
+#define CONFIG_MAX_TOKEN_TTL	(24 * 3600)	/* seconds */
 
 struct config {
 	char path[PATH_MAX];		/* the file read */
@@ -44,6 +46,9 @@ struct config {
 	int history_strict;		/* [history] mode = strict */
 	char policy_file[PATH_MAX];	/* [history] extra rules, "" none */
 	int retention_days;		/* [history] 0: keep forever */
+	int max_watchers;		/* [sessions] per session, 0: no sharing */
+	char web_url[200];		/* [web] the frontend's address, "" none */
+	int token_ttl;			/* [web] seconds a web token lives */
 };
 
 /*

@@ -169,6 +169,50 @@ static const char *const migrations[] = {
 	"  content = 'command_log', content_rowid = 'id',"
 	"  tokenize = 'trigram');"
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+	/*
+	 * 4: sharing and the web. shares says who may join a live session
+	 * (and whether they may type); attachments says who is watching
+	 * now, by the attaching gate-shell's (pid, start time), so a
+	 * listing can tell a live watcher from a dead one. web_tokens holds
+	 * one-time tokens by a public selector and the hash of their
+	 * secret, bound to user, host and login; web_throttle is one row
+	 * that counts recent failures (bounded, whatever a browser sends).
+	 */
+	"CREATE TABLE shares ("
+	"  session_id INTEGER NOT NULL,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  rw INTEGER NOT NULL DEFAULT 0,"
+	"  granted_by TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (session_id, user_id));"
+	"CREATE TABLE attachments ("
+	"  id INTEGER PRIMARY KEY,"
+	"  session_id INTEGER NOT NULL,"
+	"  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	"  user_name TEXT NOT NULL,"
+	"  rw INTEGER NOT NULL DEFAULT 0,"
+	"  joined_at INTEGER NOT NULL,"
+	"  left_at INTEGER,"
+	"  pid INTEGER NOT NULL,"
+	"  pid_start INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX attachments_session ON attachments(session_id, left_at);"
+	"CREATE TABLE web_tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  selector TEXT NOT NULL UNIQUE,"
+	"  hash BLOB NOT NULL,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  login TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  used_at INTEGER,"
+	"  session_id INTEGER);"
+	"CREATE INDEX web_tokens_expiry ON web_tokens(expires_at);"
+	"CREATE TABLE web_throttle ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  failures INTEGER NOT NULL,"
+	"  last_at INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

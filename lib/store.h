@@ -21,7 +21,7 @@
 #include "keys.h"
 #include "name.h"
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 enum {
 	STORE_RDONLY = 1 << 0,	/* never write, not even a migration */

@@ -31,9 +31,11 @@ import pytest
 
 SRC = Path(os.environ.get("SSHGATE_SOURCE", Path(__file__).resolve().parents[2]))
 BUILD = Path(os.environ.get("SSHGATE_BUILD", SRC / "build"))
-GATE_USER = "sgt-gate"
-AUTH_USER = "sgt-auth"
-TARGET_USER = "sgt-target"
+# SSHGATE_TEST_ACCOUNTS renames the accounts, so two suites can run at once.
+_PREFIX = os.environ.get("SSHGATE_TEST_ACCOUNTS", "sgt")
+GATE_USER = f"{_PREFIX}-gate"
+AUTH_USER = f"{_PREFIX}-auth"
+TARGET_USER = f"{_PREFIX}-target"
 BASE = Path("/var/lib/sshgate-tests")
 SSHD = "/usr/sbin/sshd"
 PROGRAMS = {

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import GATE_USER, enroll, fingerprint, invalidate, run
+from conftest import AUTH_USER, GATE_USER, enroll, fingerprint, invalidate, run
 
 LINE = re.compile(
     r'^restrict,pty,command="(?P<shell>/[A-Za-z0-9/._+-]+) -c '
@@ -324,7 +324,7 @@ def test_survives_a_foreign_client_deleting_the_wal_files(gate, keygen):
     import grp
     for name in ("gate.db-wal", "gate.db-shm"):
         st = os.stat(gate.state / name)
-        assert grp.getgrgid(st.st_gid).gr_name == "sgt-auth", name
+        assert grp.getgrgid(st.st_gid).gr_name == AUTH_USER, name
         assert st.st_mode & 0o777 == 0o640, name
     assert LINE.match(gate.authkeys(GATE_USER, *parts(pub)).stdout)
 

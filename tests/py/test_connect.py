@@ -431,7 +431,7 @@ def test_sessions_and_kill(make_bastion, keygen):
     row = live_session(b)
     ssh = egress_pid(row)
     r = b.ssh("sessions")
-    assert str(row["id"]) in r.stdout and "sgt-target@web1" in r.stdout
+    assert str(row["id"]) in r.stdout and f"{TARGET_USER}@web1" in r.stdout
     out = b.ssh("sessions --json").stdout
     assert f'"id":{row["id"]}' in out
 

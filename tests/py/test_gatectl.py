@@ -45,7 +45,7 @@ def test_init_creates_state_with_owners_and_modes(make_gate):
                                            gate_pw.pw_gid), f
     con = sqlite3.connect(f"file:{gate.db}?mode=ro", uri=True)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 4
     con.close()
 
 
@@ -322,6 +322,7 @@ def test_upgrade_from_schema_1(make_gate):
     gate.ctl("user", "add", "old")
     gate.ctl("host", "add", "web1", "127.0.0.1")
     con = sqlite3.connect(gate.db)
+    downgrade_to_3(con)
     downgrade_to_2(con)
     con.execute("ALTER TABLE hosts DROP COLUMN egress_key")
     for col in ("pid_start", "tty", "command", "peer", "message"):
@@ -330,10 +331,37 @@ def test_upgrade_from_schema_1(make_gate):
     con.commit()
     con.close()
     r = gate.ctl("init")
-    assert "upgraded database" in r.stdout and "from schema version 1 to 3" \
+    assert "upgraded database" in r.stdout and "from schema version 1 to 4" \
         in r.stdout
     assert "old" in gate.ctl("user", "list").stdout
     assert "(the gate's)" in gate.ctl("host", "list").stdout
+
+
+def downgrade_to_3(con):
+    """Undo schema 4 (sharing and web tokens) by hand."""
+    for t in ("shares", "attachments", "web_tokens", "web_throttle"):
+        con.execute(f"DROP TABLE {t}")
+
+
+def test_upgrade_from_schema_3(make_gate):
+    """Issue 5's database gains shares and web tokens; its history stays."""
+    gate = make_gate()
+    gate.ctl("user", "add", "old")
+    gate.sql("INSERT INTO command_log (created_at, command, source, username,"
+             " host_name) VALUES (1, 'uptime', 'typed', 'old', 'web1')")
+    con = sqlite3.connect(gate.db)
+    downgrade_to_3(con)
+    con.execute("PRAGMA user_version = 3")
+    con.commit()
+    con.close()
+    r = gate.ctl("init")
+    assert "from schema version 3 to 4" in r.stdout
+    assert "uptime" in gate.ctl("history", "--all-hosts", "--json").stdout
+    con = sqlite3.connect(gate.db)
+    tables = {r[0] for r in con.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    con.close()
+    assert {"shares", "attachments", "web_tokens", "web_throttle"} <= tables
 
 
 def downgrade_to_2(con):
@@ -354,12 +382,13 @@ def test_upgrade_from_schema_2(make_gate):
              "ended_at, end_reason) VALUES ('old', 'web1', 'root', 1, 2, "
              "'exit')")
     con = sqlite3.connect(gate.db)
+    downgrade_to_3(con)
     downgrade_to_2(con)
     con.execute("PRAGMA user_version = 2")
     con.commit()
     con.close()
     r = gate.ctl("init")
-    assert "from schema version 2 to 3" in r.stdout
+    assert "from schema version 2 to 4" in r.stdout
     assert gate.ctl("session", "list", "--all", "--json").stdout.count(
         '"user":"old"') == 1
     assert gate.ctl("history", "--json").stdout.strip() == "[]"
@@ -379,7 +408,7 @@ def test_schema_versions(make_gate):
     for args in (["init"], ["user", "list"], ["user", "add", "x"]):
         r = gate.ctl(*args, check=False)
         assert r.returncode == 1
-        assert "schema version 42 is newer than this program's (3): " \
+        assert "schema version 42 is newer than this program's (4): " \
                "upgrade sshgate" in r.stderr
     assert gate.db.read_bytes() == before
 
