@@ -25,6 +25,7 @@
 #include "proc.h"
 #include "recorder.h"
 #include "session.h"
+#include "share.h"
 #include "text.h"
 #include "when.h"
 
@@ -175,6 +176,7 @@ cmd_connect(struct gsh *g, const struct call *c)
 	struct egress_target t;
 	struct proxy_opts po;
 	struct proxy_result res;
+	struct share_opts so;
 	char asked[LOGIN_MAX_LEN + 1], login[LOGIN_MAX_LEN + 1];
 	char host[NAME_MAX_LEN + 1], why[160];
 	const char *key;
@@ -259,6 +261,7 @@ cmd_connect(struct gsh *g, const struct call *c)
 	    "session %lld, %s%s%s", g->user.name, g->key.id, g->peer, login,
 	    h.name, h.address, h.port, x.id, tty ? "terminal" : "no terminal",
 	    x.command[0] ? ", command " : "", x.command);
+	g->session_id = x.id;
 
 	if (prepare_audit(g, &x, &rf) == -1) {
 		store_session_end(g->st, x.id, "error", -1, 0, 0, err_msg());
@@ -283,12 +286,17 @@ cmd_connect(struct gsh *g, const struct call *c)
 	store_close(g->st);
 	g->st = NULL;
 	malloc_trim(0);
+	so = (struct share_opts){ .runtime_dir = g->cfg->runtime_dir,
+	    .database = g->cfg->database, .db_timeout_ms = g->cfg->db_timeout_ms,
+	    .max_watchers = g->cfg->max_watchers, .owner_id = g->user.id };
 	po = (struct proxy_opts){ .tty = tty,
 	    .max_time = g->cfg->max_session_time, .session_id = x.id,
 	    .idle_timeout = g->cfg->idle_timeout,
 	    .idle_warn = g->cfg->idle_warn,
 	    .idle_input_only = g->cfg->idle_input_only,
-	    .rec = &rec, .rec_opts = &ro };
+	    .rec = &rec, .rec_opts = &ro,
+	    .share = g->cfg->max_watchers > 0 ? &so : NULL,
+	    .owner_id = g->user.id, .owner = g->user.name };
 	rc = proxy_run(&e, &po, &res);
 	if (rc == -1)
 		snprintf(why, sizeof(why), "%s", err_msg());
@@ -326,4 +334,36 @@ out:
 	free(exec_words);
 	egress_free(&e);
 	return rc;
+}
+
+/*
+ * The decision connect makes, for verbs that hand out access to be used
+ * later (web-token): the same name checks, host lookup and grant match,
+ * the same answer for a missing host as for one without a grant.
+ */
+int
+connect_check(struct gsh *g, const char *verb, const char *word,
+    struct host_row *h, char *login, size_t ll)
+{
+	char asked[LOGIN_MAX_LEN + 1], host[NAME_MAX_LEN + 1], why[160];
+	int rc;
+
+	if (parse_target(word, asked, sizeof(asked), host, sizeof(host)) == -1)
+		return -1;
+	if ((rc = store_host_get(g->st, host, h)) == -1)
+		return -1;
+	if (rc == 0) {
+		log_notice("user %s from %s: %s %s%s%s denied: no such host",
+		    g->user.name, g->peer, verb, asked, asked[0] ? "@" : "",
+		    host);
+		return err_set(ERR_DENIED, "access denied");
+	}
+	if (decide(g, h, asked, login, ll, why, sizeof(why)) == -1) {
+		if (err_kind() == ERR_DENIED)
+			log_notice("user %s from %s: %s %s%s%s denied: %s",
+			    g->user.name, g->peer, verb, asked,
+			    asked[0] ? "@" : "", host, why);
+		return -1;
+	}
+	return 0;
 }

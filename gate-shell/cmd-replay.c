@@ -9,6 +9,8 @@
  * its way out (decision 2). Replay reads its own keys only (q or Ctrl-C
  * quits, space pauses, + and - change the speed); anything else typed
  * is discarded, and the terminal is restored however replay ends.
+ * Markers of a shared session (who joined, whose keys follow) are shown
+ * as lines of their own, so a replay says who typed what.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,32 +47,10 @@ struct player {
 	char *out;		/* filtered */
 };
 
-static int
-write_all(int fd, const char *s, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, s, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			poll(&p, 1, 1000);
-			continue;
-		}
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void
 say(const char *s)
 {
-	(void)!write_all(1, s, strlen(s));
+	(void)!tty_write_all(1, s, strlen(s));
 }
 
 /* Handle what the caller typed; everything that is not a key is dropped. */
@@ -180,15 +160,22 @@ play_file(struct player *p, int fd, int timed)
 		} else if (cast_parse_event(p->line, len, &t, &type, p->text,
 		    &tl) == -1) {
 			p->skipped++;
-		} else if (type == 'o') {
+		} else if (type == 'o' || type == 'm') {
 			if (timed && t > last)
 				pause_for(p, t - last);
 			if (t > last)
 				last = t;
 			if (p->quit)
 				break;
+			/* A marker (who joined, whose keys): a line of its own. */
+			if (type == 'm' && tl < 256) {
+				char label[300];
+				tl = (size_t)snprintf(label, sizeof(label),
+				    "\r\n[sshgate] %.*s\r\n", (int)tl, p->text);
+				memcpy(p->text, label, tl);
+			}
 			n = vtsafe_filter(&p->vt, p->text, tl, p->out);
-			if (write_all(1, p->out, n) == -1)
+			if (tty_write_all(1, p->out, n) == -1)
 				return err_set(ERR_SYS, "write: %s",
 				    strerror(errno));
 		}
@@ -318,7 +305,7 @@ cmd_replay(struct gsh *g, const struct call *c)
 	rc = rc == -1 ? -1 : 0;
 	{
 		size_t n = vtsafe_finish(&p.vt, p.out);
-		(void)!write_all(1, p.out, n);
+		(void)!tty_write_all(1, p.out, n);
 	}
 	/*
 	 * Leave the viewer's terminal as it was: character set, modes and

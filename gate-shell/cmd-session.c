@@ -1,5 +1,7 @@
 /*
  * cmd-session: `sessions [--all] [--json]` and `kill ID`.
+ * A listing shows who watches each session (attach), from the
+ * attachments whose gate-shell still lives.
  *
  * A user sees and ends only their own sessions; admins may see all
  * (--all) and end any. For a session that exists but is not the
@@ -16,14 +18,56 @@
 #include "json.h"
 #include "log.h"
 #include "name.h"
+#include "proc.h"
 #include "session.h"
 #include "table.h"
 #include "when.h"
 
-static void
-print_json(FILE *f, const struct session_row *r, size_t n)
+/* Who watches the live sessions: attachments whose gate-shell lives. */
+struct watchers {
+	struct attach_row *a;
+	size_t n;
+};
+
+static int
+watchers_load(struct gsh *g, struct watchers *w)
 {
-	size_t i;
+	size_t i, k = 0;
+
+	if (store_attach_list(g->st, 0, &w->a, &w->n) == -1)
+		return -1;
+	for (i = 0; i < w->n; i++)
+		if (proc_alive(w->a[i].pid, w->a[i].pid_start))
+			w->a[k++] = w->a[i];
+	w->n = k;
+	return 0;
+}
+
+/* "bob (rw), carol" for session id, "-" for nobody. */
+static void
+watchers_text(const struct watchers *w, long long id, char *out, size_t size)
+{
+	size_t i, len = 0;
+	int k;
+
+	snprintf(out, size, "-");
+	for (i = 0; i < w->n; i++) {
+		if (w->a[i].session_id != id)
+			continue;
+		k = snprintf(out + len, size - len, "%s%s%s", len ? ", " : "",
+		    w->a[i].user, w->a[i].rw ? " (rw)" : "");
+		if (k < 0 || (size_t)k >= size - len)
+			break;
+		len += (size_t)k;
+	}
+}
+
+static void
+print_json(FILE *f, const struct session_row *r, size_t n,
+    const struct watchers *w)
+{
+	size_t i, k;
+	int first;
 
 	fputc('[', f);
 	for (i = 0; i < n; i++) {
@@ -36,23 +80,35 @@ print_json(FILE *f, const struct session_row *r, size_t n)
 		json_kv_bool(f, 0, "tty", r[i].tty);
 		json_kv_str(f, 0, "command", r[i].command);
 		json_kv_str(f, 0, "from", r[i].peer);
-		fputc('}', f);
+		fputs(",\"watchers\":[", f);
+		for (k = 0, first = 1; k < w->n; k++) {
+			if (w->a[k].session_id != r[i].id)
+				continue;
+			fputs(first ? "{" : ",{", f);
+			json_kv_str(f, 1, "user", w->a[k].user);
+			json_kv_bool(f, 0, "rw", w->a[k].rw);
+			json_kv_time(f, 0, "since", w->a[k].joined);
+			fputc('}', f);
+			first = 0;
+		}
+		fputs("]}", f);
 	}
 	fputs("]\n", f);
 }
 
 static int
-print_table(FILE *f, const struct session_row *r, size_t n, int all)
+print_table(FILE *f, const struct session_row *r, size_t n, int all,
+    const struct watchers *w)
 {
 	struct table *t;
-	char id[24], start[WHEN_ISO_LEN];
+	char id[24], start[WHEN_ISO_LEN], watch[200];
 	size_t i;
 	int rc = 0;
 
 	t = all ? table_new((const char *[]){ "ID", "USER", "TARGET",
-	    "STARTED", "TTY", "FROM", "COMMAND", NULL }) :
+	    "STARTED", "TTY", "FROM", "WATCHERS", "COMMAND", NULL }) :
 	    table_new((const char *[]){ "ID", "TARGET", "STARTED", "TTY",
-	    "FROM", "COMMAND", NULL });
+	    "FROM", "WATCHERS", "COMMAND", NULL });
 	if (t == NULL)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
@@ -60,15 +116,16 @@ print_table(FILE *f, const struct session_row *r, size_t n, int all)
 		snprintf(id, sizeof(id), "%lld", r[i].id);
 		snprintf(target, sizeof(target), "%s@%s", r[i].login, r[i].host);
 		when_iso(r[i].started, start);
+		watchers_text(w, r[i].id, watch, sizeof(watch));
 		if (all)
 			rc = table_row(t, (const char *[]){ id, r[i].user,
 			    target, start, r[i].tty ? "yes" : "no",
-			    r[i].peer[0] ? r[i].peer : "-",
+			    r[i].peer[0] ? r[i].peer : "-", watch,
 			    r[i].command[0] ? r[i].command : "-" });
 		else
 			rc = table_row(t, (const char *[]){ id, target, start,
 			    r[i].tty ? "yes" : "no",
-			    r[i].peer[0] ? r[i].peer : "-",
+			    r[i].peer[0] ? r[i].peer : "-", watch,
 			    r[i].command[0] ? r[i].command : "-" });
 	}
 	if (rc == 0)
@@ -81,6 +138,7 @@ int
 cmd_sessions(struct gsh *g, const struct call *c)
 {
 	struct session_row *r;
+	struct watchers w = { 0 };
 	size_t n;
 	int rc = 0;
 
@@ -92,10 +150,15 @@ cmd_sessions(struct gsh *g, const struct call *c)
 	if (store_session_list(g->st, c->all ? 0 : g->user.id, 1, 0, &r,
 	    &n) == -1)
 		return -1;
+	if (watchers_load(g, &w) == -1) {
+		free(r);
+		return -1;
+	}
 	if (c->json)
-		print_json(g->out, r, n);
+		print_json(g->out, r, n, &w);
 	else
-		rc = print_table(g->out, r, n, c->all);
+		rc = print_table(g->out, r, n, c->all, &w);
+	free(w.a);
 	free(r);
 	return rc;
 }

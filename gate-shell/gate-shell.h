@@ -31,6 +31,7 @@ struct gsh {
 	int prompt;			/* running at the sshgate> prompt */
 	/* Set by a verb that wants an exit status other than 0 (connect). */
 	int exit_status;
+	long long session_id;		/* connect's session row, once written */
 	/* The secret-masking policy, loaded on first use by gsh_policy(). */
 	struct policy *policy;
 	int policy_tried;
@@ -98,6 +99,25 @@ int cmd_sessions(struct gsh *g, const struct call *c);
 int cmd_kill(struct gsh *g, const struct call *c);
 int cmd_history(struct gsh *g, const struct call *c);
 int cmd_replay(struct gsh *g, const struct call *c);
+int cmd_web_token(struct gsh *g, const struct call *c);
+
+/*
+ * connect's access decision alone, for verb (in logs): word is
+ * [LOGIN@]HOST. Returns 0 with *h and login (ll bytes) filled, or -1
+ * (ERR_USAGE for a bad name, ERR_DENIED, logged, for no access).
+ */
+int connect_check(struct gsh *g, const char *verb, const char *word,
+    struct host_row *h, char *login, size_t ll);
+/*
+ * gate-shell --web: take a one-time token (arg, len bytes; or from the
+ * prompt when arg is NULL), redeem it and run connect for the user, host
+ * and login of its row. g needs cfg and out; web_run opens g->st. Returns
+ * the exit status gate-shell should end with.
+ */
+int web_run(struct gsh *g, const char *arg, size_t len);
+int cmd_share(struct gsh *g, const struct call *c);
+int cmd_unshare(struct gsh *g, const struct call *c);
+int cmd_attach(struct gsh *g, const struct call *c);
 
 /*
  * The interactive prompt (no command, with a terminal): banner, host
@@ -116,6 +136,10 @@ struct proxy_opts {
 	int idle_input_only;
 	struct recorder *rec;		/* NULL: no recorder */
 	struct recorder_opts *rec_opts;	/* proxy_run fills in the size */
+	/* Sharing (terminal sessions only); NULL: not shared. */
+	const struct share_opts *share;
+	long long owner_id;		/* the session's user */
+	const char *owner;
 };
 
 struct proxy_result {
@@ -128,6 +152,7 @@ struct proxy_result {
 struct egress;
 struct recorder;
 struct recorder_opts;
+struct share_opts;
 /*
  * Run the egress ssh described by e and relay the user's stdin/stdout to
  * it until it ends, the user goes away, or the gate ends it. The user's

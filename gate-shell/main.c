@@ -8,6 +8,11 @@
  *                                         command, "GATE_SHELL [-c CONFIG]
  *                                         --key-id N"
  *
+ *   gate-shell [-c CONFIG] --web [TOKEN]  what a web terminal runs
+ *                                         (cmd-web.c): a one-time token
+ *                                         as the one argument, or typed
+ *                                         at a prompt
+ *
  * The user's own command always comes from SSH_ORIGINAL_COMMAND, never
  * from argv. Only --key-id is trusted, and only after the key sshd
  * verified (ExposeAuthInfo) proves to be that key. Without it gate-shell
@@ -29,11 +34,14 @@
 #include "name.h"
 #include "policy.h"
 #include "text.h"
+#include "token.h"
 #include "when.h"
 
 struct opts {
 	const char *config;
 	long long key_id;	/* 0: not given */
+	int web;		/* --web */
+	char *web_arg;		/* the word after --web, or NULL */
 };
 
 /* What sshd gave us, saved before the environment is reset. */
@@ -45,35 +53,64 @@ struct origin {
 };
 
 #define USAGE "usage: gate-shell [-c CONFIG] --key-id N (run by sshd; the " \
-	"command comes from SSH_ORIGINAL_COMMAND)"
+	"command comes from SSH_ORIGINAL_COMMAND) | gate-shell [-c CONFIG] " \
+	"--web [TOKEN]"
 
 /*
  * Parse gate-shell's own options from words (argc/argv with argv[0] the
- * program). Returns 0, or -1 with an ERR_USAGE error.
+ * program); --web only when web is set. Every option at most once, and
+ * after --web at most one word, the token: a frontend that appends URL
+ * arguments (ttyd -a) cannot add -c or --key-id (THREATS row 27), and a
+ * refusal here comes before the token is looked at, so it is not used
+ * up (decision 3). Returns 0, or -1 with an ERR_USAGE error.
  */
 static int
-parse_opts(int argc, char *argv[], struct opts *o)
+parse_opts(int argc, char *argv[], struct opts *o, int web)
 {
 	static const struct option lo[] = {
 		{ "key-id", required_argument, NULL, 'k' },
+		{ "web", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 } };
 	int ch;
 
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+c:", lo, NULL)) != -1) {
+		if (o->web)
+			return err_set(ERR_USAGE, "only a token may follow "
+			    "--web; %s", USAGE);
 		switch (ch) {
 		case 'c':
+			if (o->config)
+				return err_set(ERR_USAGE, "-c given twice");
 			o->config = optarg;
 			break;
 		case 'k':
+			if (o->key_id)
+				return err_set(ERR_USAGE, "--key-id given twice");
 			if (name_parse_uint("key id", optarg, 1, INT64_MAX,
 			    &o->key_id) == -1)
 				return -1;
 			break;
+		case 'w':
+			if (!web)
+				return err_set(ERR_USAGE, "bad arguments; %s",
+				    USAGE);
+			o->web = 1;
+			break;
 		default:
 			return err_set(ERR_USAGE, "bad arguments; %s", USAGE);
 		}
+	}
+	if (o->web) {
+		if (o->key_id)
+			return err_set(ERR_USAGE, "--web and --key-id exclude "
+			    "each other");
+		if (argc - optind > 1)
+			return err_set(ERR_USAGE, "--web takes one token at "
+			    "most; %s", USAGE);
+		o->web_arg = optind < argc ? argv[optind] : NULL;
+		return 0;
 	}
 	if (optind != argc)
 		return err_set(ERR_USAGE, "unexpected argument; %s", USAGE);
@@ -100,7 +137,7 @@ parse_shell_string(const char *s, struct argv *a, struct opts *o)
 	    strcmp(base + 1, "gate-shell") != 0)
 		return err_set(ERR_USAGE, "no --key-id: the gate account only "
 		    "serves keys enrolled with gatectl");
-	return parse_opts(a->argc, a->argv, o);
+	return parse_opts(a->argc, a->argv, o, 0);
 }
 
 static char *
@@ -218,7 +255,8 @@ main(int argc, char *argv[])
 	struct opts o = { 0 };
 	struct origin or = { 0 };
 	struct argv shell = { 0 };
-	char cmdsafe[256];
+	char cmdsafe[256], webtok[256];
+	size_t weblen = 0;
 	int rc = GSH_EXIT_ERROR;
 
 	log_init("gate-shell", 0);
@@ -241,14 +279,27 @@ main(int argc, char *argv[])
 		err_set(ERR_USAGE, "no --key-id: the gate account only serves "
 		    "keys enrolled with gatectl");
 		goto refuse;
-	} else if (parse_opts(argc, argv, &o) == -1) {
+	} else if (parse_opts(argc, argv, &o, 1) == -1) {
 		goto refuse;
+	}
+	if (o.web_arg) {
+		/* Out of argv at once, so /proc/PID/cmdline stops showing it. */
+		weblen = strlen(o.web_arg);
+		snprintf(webtok, sizeof(webtok), "%s", o.web_arg);
+		token_wipe(o.web_arg, weblen);
+		if (weblen >= sizeof(webtok))
+			weblen = sizeof(webtok) - 1;
 	}
 
 	if ((g.cfg = config_load(o.config)) == NULL) {
 		log_err("%s", err_msg());
 		fprintf(stderr, "gate-shell: the gate is misconfigured; tell "
 		    "its administrators\n");
+		goto out;
+	}
+	if (o.web) {
+		rc = web_run(&g, o.web_arg ? webtok : NULL, weblen);
+		token_wipe(webtok, sizeof(webtok));
 		goto out;
 	}
 	if ((g.st = store_open(g.cfg->database, STORE_NOMIGRATE,

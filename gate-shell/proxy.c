@@ -34,6 +34,7 @@
 #include "spawn.h"
 #include "recorder.h"
 #include "relay.h"
+#include "share.h"
 #include "when.h"
 #include "tty.h"
 
@@ -54,6 +55,8 @@ struct proxy {
 	pid_t watcher;
 	int idle_warn;		/* the watcher's warning, seconds before the end */
 	struct recorder *rec;	/* NULL: nothing recorded */
+	struct share_hub *hub;	/* NULL: not shared */
+	long long typist;	/* whose keys came last: 0 the owner */
 	/*
 	 * Last, and never cleared as a whole: its buffers are 256 KiB that
 	 * only become resident as far as data actually fills them.
@@ -68,6 +71,23 @@ static const int handled[] = {
 };
 
 /*
+ * Tell the recorder whose keys follow: history rows and the recording
+ * carry the co-driver's name for what they type (THREATS row 23).
+ */
+static void
+typist(struct proxy *p, long long id, const char *name)
+{
+	char who[NAME_MAX_LEN + 24];
+	int n;
+
+	p->typist = id;
+	n = snprintf(who, sizeof(who), "%lld %s", id ? id : p->o->owner_id,
+	    name);
+	if (p->rec && n > 0)
+		recorder_feed(p->rec, 'u', who, (size_t)n);
+}
+
+/*
  * Sees every chunk: counts activity for the idle watcher (one relaxed
  * store), hands the chunk to the recorder (one non-blocking writev that
  * drops rather than waits), and keeps the last bytes ssh wrote to
@@ -78,9 +98,14 @@ tap(void *arg, int chan, const char *buf, size_t n)
 {
 	struct proxy *p = arg;
 
+	/* Keys after a co-driver's are the owner's again: say so once. */
+	if (chan == 0 && p->typist != 0)
+		typist(p, 0, p->o->owner);
 	/* Input without a terminal is a data stream: counted, not kept. */
 	if (p->rec && (chan != 0 || p->o->tty))
 		recorder_feed(p->rec, chan == 0 ? 'i' : 'o', buf, n);
+	if (p->hub && chan != 0)
+		share_output(p->hub, buf, n);
 
 	if (p->idle) {
 		if (chan == 0)
@@ -169,6 +194,7 @@ explain(const struct proxy *p, struct proxy_result *res)
 		}
 }
 
+
 /* Tell the user something while the relay owns the terminal. */
 static void
 notice(const struct proxy *p, const char *msg)
@@ -181,6 +207,83 @@ notice(const struct proxy *p, const char *msg)
 	if (n > 0)
 		(void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n :
 		    sizeof(line) - 1);
+}
+
+/* A join or leave: the owner, syslog and the recording hear of it. */
+static void
+share_event(void *arg, enum share_event what, const struct share_watcher *w,
+    const char *why)
+{
+	struct proxy *p = arg;
+	char msg[200];
+	const char *user = w && w->user[0] ? w->user : "?";
+	int n;
+
+	switch (what) {
+	case SHARE_JOIN:
+		n = snprintf(msg, sizeof(msg), "%s %s this session (%s)", user,
+		    why[0] ? "is" : "joined", why[0] ? why : w->rw ?
+		    "read-write: they can type" : "read-only");
+		break;
+	case SHARE_LEAVE:
+		n = snprintf(msg, sizeof(msg), "%s left this session%s%s%s",
+		    user, why[0] ? " (" : "", why, why[0] ? ")" : "");
+		break;
+	case SHARE_DROP:
+		n = snprintf(msg, sizeof(msg), "%s was dropped from this "
+		    "session (%s)", user, why);
+		break;
+	default:
+		log_warn("session %lld: attach refused: %s",
+		    p->o->session_id, why);
+		return;
+	}
+	if (n < 0)
+		return;
+	log_notice("session %lld of %s: %s", p->o->session_id, p->o->owner,
+	    msg);
+	notice(p, msg);
+	if (p->rec)
+		recorder_feed(p->rec, 'm', msg, strlen(msg));
+}
+
+/* A co-driver's keys: activity, and recorded under their name. */
+static void
+share_input(void *arg, const struct share_watcher *w, const char *buf,
+    size_t n)
+{
+	struct proxy *p = arg;
+
+	if (p->typist != w->user_id)
+		typist(p, w->user_id, w->user);
+	if (p->rec)
+		recorder_feed(p->rec, 'i', buf, n);
+	if (p->idle)
+		__atomic_store_n(&p->idle->in, p->idle->in + n,
+		    __ATOMIC_RELAXED);
+}
+
+/* Start listening for watchers; a failure leaves the session unshared. */
+static void
+start_sharing(struct proxy *p)
+{
+	struct share_opts so = *p->o->share;
+	char msg[300];
+
+	so.session_id = p->o->session_id;
+	so.master = p->child.master;
+	so.event = share_event;
+	so.input = share_input;
+	so.arg = p;
+	if ((p->hub = share_open(&so)) != NULL) {
+		p->relay.xfd = share_pollfds(p->hub, &p->relay.nxfd);
+		return;
+	}
+	log_err("session %lld: cannot be shared: %s", p->o->session_id,
+	    err_msg());
+	snprintf(msg, sizeof(msg), "this session cannot be shared: %s",
+	    err_msg());
+	notice(p, msg);
 }
 
 static void
@@ -346,6 +449,12 @@ cleanup(struct proxy *p)
 	struct signalfd_siginfo si;
 	int i;
 
+	if (p->hub) {
+		share_close(p->hub, "the session ended");
+		p->hub = NULL;
+		p->relay.xfd = NULL;
+		p->relay.nxfd = 0;
+	}
 	if (p->child.pid > 0)
 		hangup(p);
 	stop_watcher(p);
@@ -384,7 +493,7 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
 	struct signalfd_siginfo si;
 	sigset_t mask;
-	long long start, warn_at = 0, end_at = 0, deadline;
+	long long start, warn_at = 0, end_at = 0, deadline, hub_at;
 	const char *ended = NULL;
 	char msg[200], d[16];
 	size_t i;
@@ -392,6 +501,8 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 
 	memset(&p, 0, offsetof(struct proxy, relay));
 	p.relay.nchan = 0;
+	p.relay.xfd = NULL;
+	p.relay.nxfd = 0;
 	memset(res, 0, sizeof(*res));
 	p.o = o;
 	p.sigfd = -1;
@@ -463,6 +574,9 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 
 	if (o->idle_timeout > 0 && start_watcher(&p) == -1)
 		goto fail;
+	/* After the watcher and the recorder: neither holds the socket. */
+	if (o->share && o->tty)
+		start_sharing(&p);
 	start = when_mono_ns();
 	if (o->max_time > 0) {
 		end_at = start + (long long)o->max_time * 1000000000LL;
@@ -471,7 +585,15 @@ proxy_run(const struct egress *e, const struct proxy_opts *o,
 	}
 	for (;;) {
 		deadline = warn_at ? warn_at : end_at;
+		hub_at = p.hub ? share_deadline(p.hub) : 0;
+		if (hub_at && (deadline == 0 || hub_at < deadline))
+			deadline = hub_at;
 		ev = relay_run(&p.relay, deadline);
+		if (ev == RELAY_EXTRA || (ev == RELAY_TIMER && hub_at &&
+		    when_mono_ns() >= hub_at)) {
+			share_handle(p.hub);
+			continue;
+		}
 		if (ev == RELAY_ERROR) {
 			ended = "error";
 			snprintf(res->message, sizeof(res->message), "%s",

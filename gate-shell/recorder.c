@@ -33,7 +33,8 @@
 #include "when.h"
 
 struct frame {
-	char type;		/* 'o', 'i', 'r' (len 0, size in lost) */
+	char type;		/* 'o', 'i', 'r' (len 0, size in lost), 'm'
+				   (a marker), 'u' (whose keys follow) */
 	char pad[3];
 	uint32_t len;
 	long long t_ns;		/* since the proxy's t0 */
@@ -308,6 +309,10 @@ struct rec {
 	size_t nrows;
 	long long batch_start;
 	long long dropped_rows;
+	size_t logged;			/* rows[] already told to syslog */
+	/* Who typed last in a shared session: 0 the owner. */
+	long long typist_id;
+	char typist[NAME_MAX_LEN + 1];
 	char why[200];			/* why the recording failed */
 	/*
 	 * What spans typed lines: a command continued with a backslash, a
@@ -324,6 +329,29 @@ struct rec {
 	int in_key;			/* inside BEGIN..END PRIVATE KEY */
 };
 
+/*
+ * What a co-driver typed goes to syslog as history keeps it (masked, or
+ * withheld with the reason), once per row (THREATS row 23).
+ */
+static void
+log_codriver(struct rec *R)
+{
+	const struct history_row *h;
+
+	for (; R->logged < R->nrows; R->logged++) {
+		h = &R->rows[R->logged];
+		if (h->user_id == R->o->user_id)
+			continue;
+		if (h->blocked)
+			log_notice("session %lld of %s: co-driver %s typed: "
+			    "[withheld: %s]", R->o->session_id, R->o->user,
+			    h->user, h->reason);
+		else
+			log_notice("session %lld of %s: co-driver %s typed: %s",
+			    R->o->session_id, R->o->user, h->user, h->command);
+	}
+}
+
 /* Write the queued rows; on failure keep them for the next try. */
 static void
 store_rows(struct rec *R, int final)
@@ -333,9 +361,10 @@ store_rows(struct rec *R, int final)
 
 	if (R->nrows == 0)
 		return;
+	log_codriver(R);
 	while (tries-- > 0) {
 		if (R->st && store_history_add(R->st, R->rows, R->nrows) == 0) {
-			R->nrows = 0;
+			R->nrows = R->logged = 0;
 			return;
 		}
 		if (tries > 0)
@@ -345,7 +374,7 @@ store_rows(struct rec *R, int final)
 	    R->o->session_id, R->nrows, R->st ? err_msg() : "no database");
 	if (final || R->nrows == BATCH) {
 		R->dropped_rows += (long long)R->nrows;
-		R->nrows = 0;
+		R->nrows = R->logged = 0;
 	}
 }
 
@@ -364,9 +393,10 @@ new_row(struct rec *R, const char *source, int flags)
 	memset(h, 0, sizeof(*h) - sizeof(h->command) + 1);
 	h->created = time(NULL);
 	h->session_id = R->o->session_id;
-	h->user_id = R->o->user_id;
+	h->user_id = R->typist_id ? R->typist_id : R->o->user_id;
 	h->host_id = R->o->host_id;
-	snprintf(h->user, sizeof(h->user), "%s", R->o->user);
+	snprintf(h->user, sizeof(h->user), "%s", R->typist_id ? R->typist :
+	    R->o->user);
 	snprintf(h->host, sizeof(h->host), "%s", R->o->host);
 	snprintf(h->source, sizeof(h->source), "%s", source);
 	h->flags = flags;
@@ -705,6 +735,48 @@ next_file(struct rec *R)
 	    R->o->term, NULL);
 }
 
+/* A marker in the recording: joins, leaves, whose keys follow. */
+static void
+marker_event(struct rec *R, const struct frame *h, const char *data)
+{
+	char label[257];
+	size_t n = h->len < 256 ? h->len : 256;
+
+	memcpy(label, data, n);
+	label[n] = '\0';
+	if (R->casting)
+		cast_marker(&R->cast, (h->t_ns - R->file_t0) / 1000, label);
+}
+
+/*
+ * "ID NAME": the keys that follow are NAME's. Lines they finish are
+ * stored under their name; the recording says who types from here on.
+ */
+static void
+typist(struct rec *R, const struct frame *h, const char *data)
+{
+	char text[NAME_MAX_LEN + 24], *sp, *end;
+	long long id;
+
+	if (h->len >= sizeof(text))
+		return;
+	memcpy(text, data, h->len);
+	text[h->len] = '\0';
+	if ((sp = strchr(text, ' ')) == NULL)
+		return;
+	*sp = '\0';
+	id = strtoll(text, &end, 10);
+	if (*end || id <= 0 || strlen(sp + 1) > NAME_MAX_LEN)
+		return;
+	R->typist_id = id == R->o->user_id ? 0 : id;
+	snprintf(R->typist, sizeof(R->typist), "%s", sp + 1);
+	if (R->casting) {
+		char label[NAME_MAX_LEN + 32];
+		snprintf(label, sizeof(label), "keys from %s", sp + 1);
+		cast_marker(&R->cast, (h->t_ns - R->file_t0) / 1000, label);
+	}
+}
+
 static void
 frame(struct rec *R, const struct frame *h, const char *data)
 {
@@ -743,6 +815,12 @@ frame(struct rec *R, const struct frame *h, const char *data)
 		if (R->casting)
 			cast_resize(&R->cast, (h->t_ns - R->file_t0) / 1000,
 			    (int)(h->lost >> 16), (int)(h->lost & 0xffff));
+		break;
+	case 'm':
+		marker_event(R, h, data);
+		break;
+	case 'u':
+		typist(R, h, data);
 		break;
 	default:
 		break;

@@ -28,6 +28,7 @@
 
 #include "err.h"
 #include "idle.h"
+#include "token.h"
 #include "log.h"
 #include "text.h"
 #include "when.h"
@@ -178,7 +179,19 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (child == 0) {
-		pid_t pid = fork();
+		pid_t pid;
+		int i;
+
+		/*
+		 * The watcher lives as long as COMMAND with a copy of this
+		 * argv: a web token given to `gate-shell --web TOKEN` must
+		 * not stay readable in its /proc/PID/cmdline after gate-shell
+		 * wiped its own (THREATS row 30).
+		 */
+		for (i = optind; i < argc; i++)
+			if (token_lookalike(argv[i]))
+				token_wipe(argv[i], strlen(argv[i]));
+		pid = fork();
 		if (pid == 0)
 			watcher(&w);
 		if (pid == -1)

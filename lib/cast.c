@@ -236,6 +236,20 @@ cast_resize(struct cast_writer *w, long long t_us, int cols, int rows)
 }
 
 int
+cast_marker(struct cast_writer *w, long long t_us, const char *label)
+{
+	size_t n = strnlen(label, 256);
+
+	if (room(w, n * 6 + 64) == -1)
+		return -1;
+	put_time(w, t_us);
+	put(w, "\"m\", \"", 6);
+	put_text(w, (const unsigned char *)label, n);
+	put(w, "\"]\n", 3);
+	return 0;
+}
+
+int
 cast_header(struct cast_writer *w, int width, int height, time_t start,
     const char *term, const char *title)
 {

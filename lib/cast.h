@@ -58,6 +58,11 @@ int cast_header(struct cast_writer *w, int width, int height, time_t start,
 int cast_event(struct cast_writer *w, long long t_us, char type,
     const char *data, size_t n);
 int cast_resize(struct cast_writer *w, long long t_us, int cols, int rows);
+/*
+ * A marker event (asciicast v2 "m"): who joined, left or typed in a
+ * shared session. label is the gate's own UTF-8 text, at most 256 bytes.
+ */
+int cast_marker(struct cast_writer *w, long long t_us, const char *label);
 /* Bytes queued: flush when the caller has nothing better to do. */
 size_t cast_queued(const struct cast_writer *w);
 /*

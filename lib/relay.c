@@ -125,9 +125,9 @@ chan_write(struct relay_chan *c)
 enum relay_event
 relay_run(struct relay *r, long long deadline_ns)
 {
-	struct pollfd pfd[2 * RELAY_MAX_CHANS + 1];
-	int who[2 * RELAY_MAX_CHANS + 1], np, i, timeout, done, hup = 0;
-	int sig = 0;
+	struct pollfd pfd[2 * RELAY_MAX_CHANS + 1 + RELAY_MAX_EXTRA];
+	int who[2 * RELAY_MAX_CHANS + 1 + RELAY_MAX_EXTRA], np, i, timeout;
+	int done, hup = 0, sig = 0, extra = 0, nx;
 	long long left;
 
 	for (;;) {
@@ -165,6 +165,14 @@ relay_run(struct relay *r, long long deadline_ns)
 			pfd[np].events = POLLIN;
 			who[np++] = -1;
 		}
+		nx = r->nxfd < RELAY_MAX_EXTRA ? r->nxfd : RELAY_MAX_EXTRA;
+		for (i = 0; i < nx; i++) {
+			r->xfd[i].revents = 0;
+			if (r->xfd[i].fd < 0)
+				continue;
+			pfd[np] = r->xfd[i];
+			who[np++] = -2 - i;
+		}
 		timeout = -1;
 		if (deadline_ns) {
 			left = deadline_ns - when_mono_ns();
@@ -188,6 +196,11 @@ relay_run(struct relay *r, long long deadline_ns)
 				sig = 1;
 				continue;
 			}
+			if (who[i] <= -2) {
+				r->xfd[-2 - who[i]].revents = pfd[i].revents;
+				extra = 1;
+				continue;
+			}
 			c = &r->chan[who[i]];
 			if (pfd[i].events == POLLOUT) {
 				hup |= chan_write(c);
@@ -203,5 +216,7 @@ relay_run(struct relay *r, long long deadline_ns)
 			return RELAY_HANGUP;
 		if (sig)
 			return RELAY_SIGNAL;
+		if (extra)
+			return RELAY_EXTRA;
 	}
 }

@@ -12,10 +12,12 @@
 #ifndef SSHGATE_RELAY_H
 #define SSHGATE_RELAY_H
 
+#include <poll.h>
 #include <stddef.h>
 
 #define RELAY_BUF	(64 * 1024)
 #define RELAY_MAX_CHANS	4
+#define RELAY_MAX_EXTRA	80
 
 enum {
 	CHAN_REQUIRED = 1 << 0,	/* the relay is done when these are done */
@@ -43,6 +45,14 @@ struct relay {
 	 */
 	void (*tap)(void *arg, int chan, const char *buf, size_t n);
 	void *tap_arg;
+	/*
+	 * Further fds the caller serves itself (the share hub's sockets),
+	 * polled in the same round as the channels: relay_run() returns
+	 * RELAY_EXTRA with their revents filled in. The caller (or the
+	 * tap) may change the array between rounds; fd -1 is skipped.
+	 */
+	struct pollfd *xfd;
+	int nxfd;
 };
 
 enum relay_event {
@@ -51,6 +61,7 @@ enum relay_event {
 	RELAY_SIGNAL,		/* sigfd is readable */
 	RELAY_TIMER,		/* the deadline passed */
 	RELAY_HANGUP,		/* the user side is gone (IN_HUP / OUT_HUP) */
+	RELAY_EXTRA,		/* an xfd has revents */
 };
 
 /* Add a channel; returns it, or NULL when the table is full. */

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "store.h"
 #include "text.h"
+#include "token.h"
 #include "when.h"
 
 struct store {
@@ -1485,6 +1486,138 @@ store_recording_list(struct store *st, long long user_id, const char *host,
 	return collect(st, s, sizeof(**rows), fill_session, (void **)rows, n);
 }
 
+/* ---- sharing ---- */
+
+int
+store_share_set(struct store *st, long long session_id, long long user_id,
+    int rw, const char *granted_by)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "INSERT INTO shares (session_id, user_id, rw, granted_by, "
+	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (session_id, "
+	    "user_id) DO UPDATE SET rw = ?3, granted_by = ?4, created_at = ?5",
+	    &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, session_id);
+	sqlite3_bind_int64(s, 2, user_id);
+	sqlite3_bind_int(s, 3, !!rw);
+	sqlite3_bind_text(s, 4, granted_by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, when_now());
+	rc = step_write(st, s, "share session", NULL);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_share_del(struct store *st, long long session_id, long long user_id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "DELETE FROM shares WHERE session_id = ?1 AND "
+	    "user_id = ?2", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, session_id);
+	sqlite3_bind_int64(s, 2, user_id);
+	rc = step_write(st, s, "unshare session", NULL);
+	sqlite3_finalize(s);
+	if (rc == 0)
+		rc = sqlite3_changes(st->db) > 0;
+	return rc;
+}
+
+int
+store_share_get(struct store *st, long long session_id, long long user_id,
+    int *rw)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "SELECT rw FROM shares WHERE session_id = ?1 AND "
+	    "user_id = ?2", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, session_id);
+	sqlite3_bind_int64(s, 2, user_id);
+	if ((rc = step_one(st, s, "read share")) == 1)
+		*rw = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_attach_start(struct store *st, const struct attach_row *a,
+    long long *id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "INSERT INTO attachments (session_id, user_id, user_name, "
+	    "rw, joined_at, pid, pid_start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7)", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->session_id);
+	sqlite3_bind_int64(s, 2, a->user_id);
+	sqlite3_bind_text(s, 3, a->user, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, a->rw);
+	sqlite3_bind_int64(s, 5, a->joined);
+	sqlite3_bind_int64(s, 6, a->pid);
+	sqlite3_bind_int64(s, 7, a->pid_start);
+	rc = step_write(st, s, "record attach", NULL);
+	sqlite3_finalize(s);
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int
+store_attach_end(struct store *st, long long id, const char *reason)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "UPDATE attachments SET left_at = ?2, reason = ?3 WHERE "
+	    "id = ?1 AND left_at IS NULL", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, when_now());
+	sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
+	rc = step_write(st, s, "record detach", NULL);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static void
+fill_attach(sqlite3_stmt *s, void *r)
+{
+	struct attach_row *a = r;
+
+	a->id = sqlite3_column_int64(s, 0);
+	a->session_id = sqlite3_column_int64(s, 1);
+	a->user_id = sqlite3_column_int64(s, 2);
+	col_text(s, 3, a->user, sizeof(a->user));
+	a->rw = sqlite3_column_int(s, 4);
+	a->joined = (time_t)sqlite3_column_int64(s, 5);
+	a->pid = (int)sqlite3_column_int64(s, 6);
+	a->pid_start = sqlite3_column_int64(s, 7);
+}
+
+int
+store_attach_list(struct store *st, long long session_id,
+    struct attach_row **rows, size_t *n)
+{
+	sqlite3_stmt *s;
+
+	if (prep(st, "SELECT id, session_id, ifnull(user_id, 0), user_name, "
+	    "rw, joined_at, pid, pid_start FROM attachments WHERE "
+	    "(?1 = 0 OR session_id = ?1) AND left_at IS NULL ORDER BY "
+	    "session_id, joined_at, id", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, session_id);
+	return collect(st, s, sizeof(**rows), fill_attach, (void **)rows, n);
+}
+
 /* ---- command history ---- */
 
 int
@@ -1968,4 +2101,205 @@ store_history_retain(struct store *st, int retention_days)
 		return -1;
 	}
 	return store_commit(st) == -1 ? -1 : 1;
+}
+
+/* ---- web tokens ---- */
+
+/*
+ * Tokens are found by their public selector; the secret's hash is
+ * compared here in constant time, and redeeming is one IMMEDIATE
+ * transaction whose UPDATE only succeeds for a row still unused and
+ * unexpired, so two frontends racing with one token get one session.
+ */
+int
+store_token_add(struct store *st, const char *selector,
+    const unsigned char hash[TOKEN_HASH_LEN], long long user_id,
+    long long host_id, const char *login, time_t now, time_t expires,
+    int max_live)
+{
+	sqlite3_stmt *s;
+	int rc, live = 0;
+
+	if (exec(st, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (max_live > 0) {
+		if (prep(st, "SELECT count(*) FROM web_tokens WHERE user_id = ?1 "
+		    "AND used_at IS NULL AND expires_at > ?2", &s) == -1)
+			goto fail;
+		sqlite3_bind_int64(s, 1, user_id);
+		sqlite3_bind_int64(s, 2, (long long)now);
+		if ((rc = step_one(st, s, "count web tokens")) == 1)
+			live = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+		if (rc == -1)
+			goto fail;
+		if (live >= max_live) {
+			store_rollback(st);
+			return 1;
+		}
+	}
+	if (prep(st, "INSERT INTO web_tokens (selector, hash, user_id, host_id, "
+	    "login, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    &s) == -1)
+		goto fail;
+	sqlite3_bind_text(s, 1, selector, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, hash, TOKEN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, user_id);
+	sqlite3_bind_int64(s, 4, host_id);
+	sqlite3_bind_text(s, 5, login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, (long long)now);
+	sqlite3_bind_int64(s, 7, (long long)expires);
+	rc = step_write(st, s, "add web token", NULL);
+	sqlite3_finalize(s);
+	if (rc == -1 || store_commit(st) == -1)
+		goto fail;
+	return 0;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_token_redeem(struct store *st, const char *selector,
+    const unsigned char hash[TOKEN_HASH_LEN], time_t now,
+    struct web_token_row *out)
+{
+	sqlite3_stmt *s;
+	const void *h;
+	int rc, result = STORE_TOKEN_UNKNOWN, match = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (exec(st, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (prep(st, "SELECT t.id, t.hash, t.user_id, u.name, t.host_id, "
+	    "h.name, t.login, t.created_at, t.expires_at, "
+	    "coalesce(t.used_at, 0) FROM web_tokens t "
+	    "JOIN users u ON u.id = t.user_id JOIN hosts h ON h.id = t.host_id "
+	    "WHERE t.selector = ?1", &s) == -1)
+		goto fail;
+	sqlite3_bind_text(s, 1, selector, -1, SQLITE_STATIC);
+	if ((rc = step_one(st, s, "find web token")) == 1) {
+		h = sqlite3_column_blob(s, 1);
+		match = h && sqlite3_column_bytes(s, 1) == TOKEN_HASH_LEN &&
+		    token_hash_equal(h, hash);
+		out->id = sqlite3_column_int64(s, 0);
+		out->user_id = sqlite3_column_int64(s, 2);
+		col_text(s, 3, out->user, sizeof(out->user));
+		out->host_id = sqlite3_column_int64(s, 4);
+		col_text(s, 5, out->host, sizeof(out->host));
+		col_text(s, 6, out->login, sizeof(out->login));
+		out->created = (time_t)sqlite3_column_int64(s, 7);
+		out->expires = (time_t)sqlite3_column_int64(s, 8);
+		out->used = (time_t)sqlite3_column_int64(s, 9);
+	}
+	sqlite3_finalize(s);
+	if (rc == -1)
+		goto fail;
+	/* A wrong secret learns nothing about the row, not even that it is. */
+	if (rc == 0 || !match) {
+		memset(out, 0, sizeof(*out));
+		store_rollback(st);
+		return STORE_TOKEN_UNKNOWN;
+	}
+	if (prep(st, "UPDATE web_tokens SET used_at = ?1 WHERE id = ?2 AND "
+	    "used_at IS NULL AND expires_at > ?1", &s) == -1)
+		goto fail;
+	sqlite3_bind_int64(s, 1, (long long)now);
+	sqlite3_bind_int64(s, 2, out->id);
+	rc = step_write(st, s, "redeem web token", NULL);
+	sqlite3_finalize(s);
+	if (rc == -1)
+		goto fail;
+	if (sqlite3_changes(st->db) == 1)
+		result = STORE_TOKEN_OK;
+	else
+		result = out->used ? STORE_TOKEN_USED : STORE_TOKEN_EXPIRED;
+	if (store_commit(st) == -1)
+		goto fail;
+	if (result == STORE_TOKEN_OK)
+		out->used = now;
+	return result;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_token_session(struct store *st, long long token_id, long long session_id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "UPDATE web_tokens SET session_id = ?1 WHERE id = ?2",
+	    &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, session_id);
+	sqlite3_bind_int64(s, 2, token_id);
+	rc = step_write(st, s, "record web token session", NULL);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_token_purge(struct store *st, time_t before, long long *count)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prep(st, "DELETE FROM web_tokens WHERE expires_at < ?1", &s) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (long long)before);
+	rc = step_write(st, s, "purge web tokens", NULL);
+	sqlite3_finalize(s);
+	if (rc == 0 && count)
+		*count = sqlite3_changes(st->db);
+	return rc;
+}
+
+int
+store_web_throttle(struct store *st, time_t now, int fail, int decay,
+    int *failures)
+{
+	sqlite3_stmt *s;
+	long long n = 0, last = 0, quiet;
+	int rc;
+
+	if (exec(st, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (prep(st, "SELECT failures, last_at FROM web_throttle WHERE id = 1",
+	    &s) == -1)
+		goto fail;
+	if ((rc = step_one(st, s, "read web throttle")) == 1) {
+		n = sqlite3_column_int64(s, 0);
+		last = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	if (rc == -1)
+		goto fail;
+	/* One failure forgotten per quiet period; a clock step back: none. */
+	quiet = (long long)now - last;
+	if (decay > 0 && quiet > 0)
+		n = quiet / decay >= n ? 0 : n - quiet / decay;
+	if (fail) {
+		if (n < STORE_THROTTLE_MAX)
+			n++;
+		if (prep(st, "INSERT INTO web_throttle (id, failures, last_at) "
+		    "VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE SET "
+		    "failures = excluded.failures, last_at = excluded.last_at",
+		    &s) == -1)
+			goto fail;
+		sqlite3_bind_int64(s, 1, n);
+		sqlite3_bind_int64(s, 2, (long long)now);
+		rc = step_write(st, s, "write web throttle", NULL);
+		sqlite3_finalize(s);
+		if (rc == -1)
+			goto fail;
+	}
+	if (store_commit(st) == -1)
+		goto fail;
+	*failures = (int)n;
+	return 0;
+fail:
+	store_rollback(st);
+	return -1;
 }

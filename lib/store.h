@@ -232,6 +232,39 @@ int store_session_recording(struct store *st, long long id, const char *path,
 int store_recording_list(struct store *st, long long user_id,
     const char *host, size_t limit, struct session_row **rows, size_t *n);
 
+/*
+ * Sharing. A share lets user_id join live session session_id (rw: and
+ * type into it); store_share_set() replaces an earlier one. _del returns
+ * 1 when a share was removed, 0 when there was none; _get 1 (and *rw)
+ * when there is one, 0 when not.
+ */
+int store_share_set(struct store *st, long long session_id, long long user_id,
+    int rw, const char *granted_by);
+int store_share_del(struct store *st, long long session_id, long long user_id);
+int store_share_get(struct store *st, long long session_id, long long user_id,
+    int *rw);
+
+/* Someone watching a live session, through the gate-shell (pid, pid_start). */
+struct attach_row {
+	long long id, session_id, user_id;
+	char user[NAME_MAX_LEN + 1];
+	int rw;
+	time_t joined;
+	int pid;
+	long long pid_start;
+};
+
+/* Record a watcher joining (*id set) or leaving (reason for people). */
+int store_attach_start(struct store *st, const struct attach_row *a,
+    long long *id);
+int store_attach_end(struct store *st, long long id, const char *reason);
+/*
+ * The watchers not recorded as gone, of session_id (0: every session),
+ * by session and join time. The caller checks that each pid still lives.
+ */
+int store_attach_list(struct store *st, long long session_id,
+    struct attach_row **rows, size_t *n);
+
 #define HISTORY_CMD_MAX	8192	/* stored text, after masking */
 
 enum {
@@ -285,5 +318,59 @@ int store_history_purge(struct store *st, time_t before, long long *count);
  * Returns 1 when it purged, 0 when not due, -1.
  */
 int store_history_retain(struct store *st, int retention_days);
+
+/*
+ * Web tokens. The store keeps a token's public selector and the hash of
+ * its secret (lib/token), never the token.
+ */
+struct web_token_row {
+	long long id, user_id, host_id;
+	char user[NAME_MAX_LEN + 1];
+	char host[NAME_MAX_LEN + 1];
+	char login[LOGIN_MAX_LEN + 1];
+	time_t created, expires, used;	/* used 0: not yet */
+};
+
+/* What store_token_redeem() found. */
+enum {
+	STORE_TOKEN_UNKNOWN = 0,	/* no such selector, or a wrong secret */
+	STORE_TOKEN_OK = 1,		/* redeemed now, by this call */
+	STORE_TOKEN_USED = 2,		/* right secret, redeemed before */
+	STORE_TOKEN_EXPIRED = 3,	/* right secret, past its expiry */
+};
+
+#define STORE_THROTTLE_MAX	1000	/* the failure count stops there */
+
+/*
+ * Store a token for (user_id, host_id, login) valid until expires. When
+ * max_live > 0 and the user already holds that many unused, unexpired
+ * tokens, nothing is stored and 1 is returned. Returns 0, 1, or -1.
+ */
+int store_token_add(struct store *st, const char *selector,
+    const unsigned char hash[32], long long user_id, long long host_id,
+    const char *login, time_t now, time_t expires, int max_live);
+/*
+ * Use the token of selector whose secret hashes to hash, once: in one
+ * transaction, the hash is compared in constant time and the row marked
+ * used only if it is still unused and unexpired at now. Returns a
+ * STORE_TOKEN_* value (*out filled for OK, USED and EXPIRED; zeroed for
+ * UNKNOWN, which a wrong secret for an existing selector also gets), or
+ * -1 on error.
+ */
+int store_token_redeem(struct store *st, const char *selector,
+    const unsigned char hash[32], time_t now, struct web_token_row *out);
+/* Record the session a redeemed token opened. */
+int store_token_session(struct store *st, long long token_id,
+    long long session_id);
+/* Delete tokens that expired before before; *count (if given) how many. */
+int store_token_purge(struct store *st, time_t before, long long *count);
+/*
+ * The web entry's failure counter: one row, whatever the traffic. One
+ * failure is forgotten per decay seconds without one; when fail is set,
+ * this failure is added (up to STORE_THROTTLE_MAX). *failures gets the
+ * count after that. Returns 0 or -1.
+ */
+int store_web_throttle(struct store *st, time_t now, int fail, int decay,
+    int *failures);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,5 +75,27 @@ tty_winsize(int fd, struct winsize *ws)
 {
 	if (ioctl(fd, TIOCGWINSZ, ws) == -1)
 		return -1;
+	return 0;
+}
+
+int
+tty_write_all(int fd, const char *s, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, s, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			poll(&p, 1, 1000);
+			continue;
+		}
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
 	return 0;
 }

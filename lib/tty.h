@@ -19,6 +19,11 @@
 int tty_raw(int fd);
 /* Undo tty_raw(); a no-op when nothing is saved. Async-signal-safe. */
 void tty_restore(void);
+/*
+ * Write all of s to fd, waiting (up to a second at a time) when a
+ * non-blocking fd is full. Returns 0, or -1 when fd failed.
+ */
+int tty_write_all(int fd, const char *s, size_t n);
 /* fd's window size; 0, or -1 when fd is not a terminal. */
 int tty_winsize(int fd, struct winsize *ws);
 

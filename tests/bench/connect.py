@@ -3,7 +3,8 @@
 
     tests/bench/connect.py --build build [--mib 64] [--echo 300] [--reps 3]
                            [--stacks direct,direct-idle,twohop,gate,
-                                     gate-idle,script,tlog]
+                                     gate-idle,gate-noshare,gate-watched,
+                                     script,tlog]
                            [--json] [--cross-check] [--wait S]
 
 Run as root from the source tree on Debian 12, on an optimised build. It
@@ -22,6 +23,8 @@ terminal drives ssh, and runs the same far-end command on the same target:
   tlog     twohop, the middle running tlog-rec ... -- ssh -tt target CMD
   direct-idle  idle-watch -t 1h -- ssh -tt target CMD   (direct, watched)
   gate-idle    gate, with [sessions] idle_timeout = 1h in gate.ini
+  gate-noshare gate, with [sessions] max_watchers = 0 in gate.ini
+  gate-watched gate, with bob attached to the session all along
 
 Why two hops is the reference: a gate ends the user's ssh connection and
 starts a second one toward the target, so it can never beat two plain ssh
@@ -47,6 +50,28 @@ whether each difference is within the spread of the reps. STACKS puts
 each -idle stack next to its base (the rotation parts them in one rep in
 seven); the base runs first in even reps, the -idle stack in odd ones.
 
+The two share stacks measure live session sharing. The plain gate stack
+has sharing on (max_watchers 4, the default) and nobody watching: each
+output chunk is copied into the 64 KiB ring for a newcomer. gate-noshare
+rewrites gate.ini like gate-idle does, with max_watchers = 0 (no socket,
+no ring). gate-watched is the plain gate with one watcher: bob, enrolled
+on the gate with a key of his own and no grant. Once the session's row
+is live (throughput: the far end runs data/go.sh, which prints READY and
+waits for a line before it cats the payload; echo: lat.sh's READY), alice
+runs `share ID bob`, bob's `ssh -T gate attach ID` starts, its stdout read
+and thrown away by a thread of this script as it comes (a viewer that
+keeps up), and the measurement starts only once the owner's terminal
+said "bob joined this session" and alice's `sessions --json` lists bob
+among the session's "watchers". The bytes bob got during the transfer
+(and in all) are checked against the payload; a watcher that left, was
+dropped or got less than the payload makes the run a warning (left out
+of the medians). The attaching gate-shell counts on the middle host as
+"gate-shell attach"; bob's ssh client is on the user's side (not
+counted, but it shares the 2 cores). The owner's "[sshgate] bob
+joined/left" lines are not payload: they are read before the transfer
+and taken off its end. The "Sharing" table compares the three with
+gate and twohop.
+
 Measured, each stack once per rep, reps interleaved with a rotated order:
   throughput  the target cats a MIB MiB base64 file; MiB/s at the user's PTY
               from the first byte to the last (session set-up is excluded
@@ -63,7 +88,9 @@ tlog-rec writes its JSON log to a file (deleted after each run).
 
 Timings on a shared 2-core machine are noisy: read the ratios within one
 run. Nothing here asserts a timing; the goals of the issue are reported as
-met or not met. The test accounts are the integration suite's, so every
+met or not met. The test accounts are the integration suite's (their
+prefix from SSHGATE_TEST_ACCOUNTS, as in conftest.py: use e.g. "sgb" to
+keep off a suite that runs at the same time), so every
 run waits (up to --wait s) while another pytest or meson test is live,
 takes the accounts back if such a run re-pointed them, and measures again
 a run that another one overlapped. --cross-check also runs
@@ -99,12 +126,19 @@ SRC = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(SRC / "tests/py"))
 import conftest  # noqa: E402  (the integration suite's classes and helpers)
 
-HOP_USER = "sgb-hop"
-STACKS = ("direct", "direct-idle", "twohop", "gate", "gate-idle", "script",
-          "tlog")
+# The two-hop account: "sgb-hop" for the suite's default "sgt" accounts,
+# else named after SSHGATE_TEST_ACCOUNTS's prefix as they are.
+HOP_USER = "sgb-hop" if conftest._PREFIX == "sgt" else \
+    f"{conftest._PREFIX}-hop"
+STACKS = ("direct", "direct-idle", "twohop", "gate", "gate-idle",
+          "gate-noshare", "gate-watched", "script", "tlog")
 IDLE_PAIRS = (("gate-idle", "gate"), ("direct-idle", "direct"))
+SHARE_PAIRS = (("gate-noshare", "gate"), ("gate-watched", "gate"),
+               ("gate-watched", "gate-noshare"))
 IDLE_TIMEOUT = "1h"
-GATE_STACKS = ("gate", "gate-idle")
+GATE_STACKS = ("gate", "gate-idle", "gate-noshare", "gate-watched")
+WATCH_USER = "bob"                 # gate-watched's watcher (a gate user)
+GATE_ATTACH = "gate-shell attach"  # bob's attaching gate-shell
 USER_WATCHER = "idle-watch (user side)"
 GATE_WATCHER = "gate-shell watcher"
 GATE_RECORDER = "gate-recorder"    # its comm (PR_SET_NAME), as ps shows it
@@ -174,11 +208,13 @@ class Middle:
     every process of the middle account except sshd's own. A gate-shell
     whose parent is a gate-shell is its idle watcher ("gate-shell
     watcher"). With watcher_exe, also every process running that binary,
-    whoever owns it: idle-watch's watcher on the user's side."""
+    whoever owns it: idle-watch's watcher on the user's side. labels
+    names given pids (bob's attaching gate-shell, GATE_ATTACH)."""
 
     def __init__(self, uid, watcher_exe=None):
         self.uid = uid
         self.watcher_exe = watcher_exe
+        self.labels = {}    # pid -> name, set before discover()
         self.procs = {}     # pid -> {name, exe, ppid, hwm, anon, file, cpu}
 
     def discover(self):
@@ -199,7 +235,8 @@ class Middle:
             st = proc_status(d)
             if st and st.get("Name") != "sshd":
                 self.procs[int(d)] = {
-                    "name": USER_WATCHER if user_side else st["Name"],
+                    "name": USER_WATCHER if user_side else
+                    self.labels.get(int(d), st["Name"]),
                     "exe": exe, "ppid": st.get("PPid"), "hwm": 0, "anon": 0,
                     "file": 0, "cpu": 0.0, "sched_ms": 0.0, "ctxt": 0}
         for p in self.procs.values():
@@ -420,6 +457,13 @@ class Rig:
         self.lat_sh.write_text(
             "stty raw -echo isig; printf 'BENCH_%s\\n' READY; exec cat\n")
         os.chmod(self.lat_sh, 0o644)
+        # gate-watched's throughput far end: ready, then the payload once
+        # the bench has the watcher in and sends a line.
+        self.go_sh = self.data / "go.sh"
+        self.go_sh.write_text(
+            "stty -echo; printf 'BENCH_%s\\n' READY; read go; "
+            f"exec cat {shlex.quote(str(self.payload))}\n")
+        os.chmod(self.go_sh, 0o644)
 
         # The gate, the target trusting its egress key, web1, alice.
         self.gate = conftest.Gate(
@@ -428,6 +472,7 @@ class Rig:
         self.gate.ctl("init")
         self.ini_plain = self.gate.config.read_text()
         self.ini_idle = with_idle_timeout(self.ini_plain, IDLE_TIMEOUT)
+        self.ini_noshare = with_setting(self.ini_plain, "max_watchers", "0")
         self.target = conftest.Target(self.gate, self.accounts)
         self.gate.ctl("host", "add", "web1", "127.0.0.1", "--port",
                       str(self.target.port), "--login", conftest.TARGET_USER,
@@ -440,6 +485,13 @@ class Rig:
         pub = Path(f"{self.key}.pub").read_text()
         self.key_id = conftest.enroll(self.gate, "alice", pub)
         self.gate.ctl("grant", "alice", "web1")
+        # bob: gate-watched's watcher, a gate user with no grant at all.
+        self.watch_key = keys / WATCH_USER
+        conftest.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                      f"{WATCH_USER}@bench", "-f", self.watch_key],
+                     check=True)
+        conftest.enroll(self.gate, WATCH_USER,
+                        Path(f"{self.watch_key}.pub").read_text())
         self.sshd = conftest.Sshd(self.gate)
         self.bastion = conftest.Bastion(self.gate, self.sshd, self.target,
                                         self.key, pub, self.key_id)
@@ -461,12 +513,15 @@ class Rig:
         self.tlog_file = self.hop_home / "tlog.json"
         self.check_logins()
 
-    def gate_ini(self, idle):
-        """gate.ini as the gate stack has it, or with idle_timeout for
-        gate-idle: written whole (a file read at each session start is
-        never seen half-written), root's, 0644."""
+    def gate_ini(self, stack):
+        """gate.ini as the gate stack has it (gate-watched too), with
+        idle_timeout for gate-idle, max_watchers = 0 for gate-noshare:
+        written whole (a file read at each session start is never seen
+        half-written), root's, 0644."""
         tmp = self.gate.config.with_name("gate.ini.bench")
-        tmp.write_text(self.ini_idle if idle else self.ini_plain)
+        tmp.write_text({"gate-idle": self.ini_idle,
+                        "gate-noshare": self.ini_noshare}.get(
+                            stack, self.ini_plain))
         os.chown(tmp, 0, 0)
         os.chmod(tmp, 0o644)
         os.replace(tmp, self.gate.config)
@@ -512,25 +567,38 @@ class Rig:
                                       *inner])]
         raise ValueError(stack)
 
+    def gate_ssh(self, key, *args):
+        """A gate command without a terminal, as key's user."""
+        return self.ssh("-i", str(key), "-T", "-p", str(self.sshd.port),
+                        f"{conftest.GATE_USER}@127.0.0.1", *args)
+
     def middle(self, stack):
         """The Middle that accounts for stack's processes."""
-        uid = {"direct": None, "direct-idle": None, "gate": self.gate_pw.pw_uid,
-               "gate-idle": self.gate_pw.pw_uid}.get(stack, self.hop_pw.pw_uid)
+        uid = {"direct": None, "direct-idle": None}.get(
+            stack, self.gate_pw.pw_uid if stack in GATE_STACKS
+            else self.hop_pw.pw_uid)
         return Middle(uid, self.idle_watch if stack == "direct-idle"
                       else None)
 
     def check_logins(self):
-        """Each route answers once before anything is timed (gate-idle:
-        the gate takes the idle_timeout line)."""
-        for stack in ("direct", "twohop", "gate", "gate-idle"):
+        """Each route answers once before anything is timed (gate-idle,
+        gate-noshare: the gate takes their gate.ini lines), and bob logs
+        in to the gate."""
+        for stack in ("direct", "twohop", "gate", "gate-idle",
+                      "gate-noshare"):
             if stack in GATE_STACKS:
-                self.gate_ini(stack == "gate-idle")
+                self.gate_ini(stack)
             r = conftest.run(self.argv(stack, ["echo", "login-ok"]),
                              stdin=subprocess.DEVNULL, timeout=30)
             if "login-ok" not in r.stdout:
                 raise SystemExit(f"{stack}: login check failed: "
                                  f"rc={r.returncode} {r.stdout} {r.stderr}")
-        self.gate_ini(False)
+        self.gate_ini("gate")
+        r = conftest.run(self.gate_ssh(self.watch_key, "sessions", "--json"),
+                         stdin=subprocess.DEVNULL, timeout=30)
+        if r.returncode:
+            raise SystemExit(f"{WATCH_USER}: login check failed: "
+                             f"rc={r.returncode} {r.stdout} {r.stderr}")
 
     def reclaim(self):
         """Take the shared accounts back if another test run re-pointed
@@ -591,24 +659,28 @@ class Rig:
 
 
 def with_idle_timeout(ini, value):
-    """ini with idle_timeout = value in its one [sessions] section (added
-    at its end when there is none): a second section or key would be a
+    return with_setting(ini, "idle_timeout", value)
+
+
+def with_setting(ini, key, value):
+    """ini with key = value in its one [sessions] section (added at its
+    end when there is none): a second section or key would be a
     configuration error."""
     lines = ini.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     heads = [i for i, ln in enumerate(lines) if ln.strip() == "[sessions]"]
-    if len(heads) > 1 or any(ln.split("=")[0].strip() == "idle_timeout"
+    if len(heads) > 1 or any(ln.split("=")[0].strip() == key
                              for ln in lines):
-        raise SystemExit(f"gate.ini: cannot add idle_timeout to:\n{ini}")
+        raise SystemExit(f"gate.ini: cannot add {key} to:\n{ini}")
     if not heads:
-        return "".join(lines) + f"[sessions]\nidle_timeout = {value}\n"
+        return "".join(lines) + f"[sessions]\n{key} = {value}\n"
     j = heads[0] + 1
     while j < len(lines) and not lines[j].lstrip().startswith("["):
         j += 1
     while j > heads[0] + 1 and not lines[j - 1].strip():
         j -= 1          # before the blank lines that end the section
-    lines.insert(j, f"idle_timeout = {value}\n")
+    lines.insert(j, f"{key} = {value}\n")
     return "".join(lines)
 
 
@@ -650,6 +722,10 @@ def check_middle(rig, stack, mid, res):
             f"{len(watchers)} idle watchers {watchers}, expected {want}")
     if stack not in GATE_STACKS:
         return
+    if stack == "gate-watched" and not mid.pid_of(GATE_ATTACH):
+        res.setdefault("warnings", []).append(
+            f"no attaching gate-shell of {WATCH_USER} on the middle host "
+            f"(attachments row pids {res.get('attach_pids')})")
     gs = mid.pid_of("gate-shell")
     try:
         row = gate_row_pid(rig)
@@ -665,6 +741,19 @@ def check_middle(rig, stack, mid, res):
         res.setdefault("warnings", []).append(
             f"gate-shell ran from {exe}, not our copy (a concurrent run "
             "changed the gate account's shell?)")
+    # Sharing on or off as the stack has it: the session's socket in the
+    # runtime directory (state_dir/run, as gatectl init made it).
+    try:
+        sid = live_session_id(rig, timeout=0.1)
+    except sqlite3.Error:
+        sid = None
+    if sid is not None:
+        sock = rig.gate.state / "run" / f"session-{sid}.sock"
+        res["share_socket"] = sock.exists()
+        if res["share_socket"] != (stack != "gate-noshare"):
+            res.setdefault("warnings", []).append(
+                f"{sock} {'exists' if res['share_socket'] else 'missing'}"
+                f" in a {stack} session")
 
 
 def session_row(rig, stack, res):
@@ -697,13 +786,204 @@ def settle(mid, timeout=10.0):
     return round(time.monotonic() - t, 3)
 
 
+class Watcher:
+    """bob's `ssh -T gate attach ID`: a thread reads its stdout as fast as
+    it comes and throws it away (a viewer that keeps up), counting bytes;
+    another keeps its stderr (the "[sshgate] left session" line)."""
+
+    DROPPED = b"you were dropped"
+
+    def __init__(self, argv):
+        self.n, self.t_last, self.tail, self.err = 0, None, b"", b""
+        self.dropped = False
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.threads = [threading.Thread(target=f, daemon=True)
+                        for f in (self._out, self._err)]
+        for t in self.threads:
+            t.start()
+
+    def _out(self):
+        fd = self.proc.stdout.fileno()
+        while True:
+            try:
+                b = os.read(fd, 262144)
+            except OSError:
+                break
+            if not b:
+                break
+            self.n += len(b)
+            self.t_last = time.monotonic()
+            if self.DROPPED in self.tail[-32:] + b[:4096] or \
+                    self.DROPPED in b[-4096:]:
+                self.dropped = True
+            self.tail = (self.tail + b[-400:])[-400:]
+
+    def _err(self):
+        self.err = self.proc.stderr.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, grace):
+        """Wait up to grace s for the client to end (the session's end
+        ends it), then TERM/KILL it. Returns its exit text."""
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for t in self.threads:
+            t.join(timeout=2)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return f"exit {self.proc.returncode}"
+
+    def report(self):
+        return {"bytes": self.n, "dropped": self.dropped,
+                "stdout_tail": self.tail[-120:].decode("utf-8", "replace"),
+                "stderr": self.err.decode("utf-8", "replace").strip()[-300:]}
+
+
+def attach_watcher(rig, fd, mid, res, timeout=30):
+    """gate-watched: alice shares her live session with bob, bob attaches
+    (a Watcher), and we wait until alice's terminal (fd) says he joined
+    and `sessions --json` lists him among the session's watchers. mid
+    learns the attaching gate-shell's pid. Returns (Watcher, None) or
+    (Watcher or None, error)."""
+    t0 = time.monotonic()
+    try:
+        sid = live_session_id(rig, timeout=10)
+    except sqlite3.Error as e:
+        return None, f"sessions row: {e}"
+    if sid is None:
+        return None, "no live sessions row to share"
+    r = conftest.run(rig.gate_ssh(rig.key, "share", str(sid), WATCH_USER),
+                     stdin=subprocess.DEVNULL, timeout=30)
+    if r.returncode:
+        return None, f"share {sid} {WATCH_USER}: rc={r.returncode} " \
+            f"{r.stdout.strip()} {r.stderr.strip()}"
+    w = Watcher(rig.gate_ssh(rig.watch_key, "attach", str(sid)))
+    want, seen = f"{WATCH_USER} joined this session".encode(), b""
+    while want not in seen:
+        if time.monotonic() - t0 > timeout or not w.alive():
+            return w, (f"{WATCH_USER} never joined session {sid} "
+                       f"(owner saw {seen[-200:]!r}; watcher "
+                       f"{'alive' if w.alive() else 'gone'}, stderr "
+                       f"{w.err[-200:]!r})")
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                return w, "the owner's session ended before the join"
+    r = conftest.run(rig.gate_ssh(rig.key, "sessions", "--json"),
+                     stdin=subprocess.DEVNULL, timeout=30)
+    try:
+        rows = [x for x in json.loads(r.stdout) if x["id"] == sid]
+    except (ValueError, KeyError, TypeError):
+        rows = []
+    listed = [x["user"] for x in rows[0]["watchers"]] if rows else None
+    res["session_id"] = sid
+    res["watchers_listed"] = listed
+    if not listed or WATCH_USER not in listed:
+        return w, f"sessions --json does not list {WATCH_USER} as a " \
+            f"watcher of {sid}: {r.stdout.strip()[:300]} {r.stderr.strip()}"
+    try:
+        con = sqlite3.connect(f"file:{rig.gate.db}?mode=ro", uri=True)
+        try:
+            pids = [row[0] for row in con.execute(
+                "SELECT pid FROM attachments WHERE session_id = ? AND "
+                "left_at IS NULL", (sid,))]
+        finally:
+            con.close()
+    except sqlite3.Error as e:
+        pids = []
+        res.setdefault("warnings", []).append(f"attachments row: {e}")
+    for p in pids:
+        mid.labels[p] = GATE_ATTACH
+    res["attach_pids"] = pids
+    drain(fd, 0.2)          # anything else the owner was told
+    res["attach_s"] = round(time.monotonic() - t0, 3)
+    return w, None
+
+
+def live_session_id(rig, timeout):
+    """The id of the gate's live sessions row (the newest), or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        live = [x for x in rig.bastion.sessions() if x["ended_at"] is None]
+        if live:
+            return live[-1]["id"]
+        time.sleep(0.05)
+    return None
+
+
+def wait_ready(fd, limit):
+    """Read fd until the far end says READY (limit s); the bytes read."""
+    t0, buf = time.monotonic(), b""
+    while READY not in buf and time.monotonic() - t0 < limit:
+        if select.select([fd], [], [], 0.5)[0]:
+            try:
+                b = os.read(fd, 4096)
+            except OSError:
+                b = b""
+            if not b:
+                break
+            buf += b
+    return buf
+
+
+def watcher_end(w, res, grace, payload=None):
+    """Stop the watcher, put what it got in res["watcher"], and warn when
+    it did not get it all (payload: the bytes it must have had)."""
+    if w is None:
+        return
+    status = w.stop(grace)
+    rep = w.report()
+    rep["exit"] = status
+    res["watcher"] = {**res.get("watcher", {}), **rep}
+    warn = []
+    if rep["dropped"]:
+        warn.append(f"{WATCH_USER} was dropped: {rep['stdout_tail']!r}")
+    if payload is not None and rep["bytes"] < payload:
+        warn.append(f"{WATCH_USER} got {rep['bytes']} bytes, less than the "
+                    f"{payload} of the payload")
+    if warn:
+        res.setdefault("warnings", []).extend(warn)
+
+
 def throughput(rig, stack, timeout):
     mid = rig.middle(stack)
-    cmd = ["cat", str(rig.payload)]
+    watched = stack == "gate-watched"
+    cmd = ["sh", str(rig.go_sh)] if watched else ["cat", str(rig.payload)]
     res = {}
     t0 = time.monotonic()
     pid, fd = spawn(rig.argv(stack, cmd))
+    w, setup = None, None
+    if watched:
+        buf = wait_ready(fd, 30)
+        if READY not in buf:
+            status, killed = finish(pid, fd, grace=0)
+            return {"error": "far end never got ready", "exit": status,
+                    "middle": {}, "bytes": 0,
+                    "tail": buf[-200:].decode("utf-8", "replace")}
+        setup = round(time.monotonic() - t0, 3)
+        w, err = attach_watcher(rig, fd, mid, res)
+        if err:
+            status, killed = finish(pid, fd, grace=0)
+            watcher_end(w, res, 2)
+            res.update({"error": err, "exit": status, "middle": {},
+                        "bytes": 0})
+            return res
+        os.write(fd, b"\r")     # go.sh's line: now the payload
+        t0 = time.monotonic()
     n, first, last, tail, err = 0, None, None, b"", None
+    done, w_first, w_done, w_alive = None, None, None, None
     next_sample, sampled_end = 0.0, False
     while True:
         now = time.monotonic()
@@ -721,6 +1001,8 @@ def throughput(rig, stack, timeout):
         now = time.monotonic()
         if first is None:
             first = now
+            if w is not None:
+                w_first = w.n
             mid.discover()
             check_middle(rig, stack, mid, res)
         last = now
@@ -730,20 +1012,45 @@ def throughput(rig, stack, timeout):
             mid.sample()
             next_sample = now + 0.1
         if n >= rig.expect and not sampled_end:
+            done = now               # the payload is all here
+            if w is not None:
+                w_done, w_alive = w.n, w.alive()
             mid.sample()             # before the middle processes exit
             sampled_end = True
     t_eof = time.monotonic()
     status, killed = finish(pid, fd, grace=0 if err else 10)
     gone = settle(mid)
     session_row(rig, stack, res)
+    if watched:
+        # "[sshgate] bob left this session (...)" after the payload: the
+        # gate told the owner, the target did not print it.
+        k = tail.rfind(f"\r\n[sshgate] {WATCH_USER} left".encode())
+        if k >= 0 and n - (len(tail) - k) >= rig.expect:
+            res["owner_notice"] = tail[k:].decode("utf-8", "replace").strip()
+            n -= len(tail) - k
+            tail = tail[:k]
+        res["watcher"] = {
+            "in_transfer": w_done - w_first
+            if w_done is not None and w_first is not None else None,
+            "alive_at_payload_end": w_alive,
+            "caught_up_ms": round((w.t_last - done) * 1000, 1)
+            if done and w.t_last else None}
+        if w_alive is False:
+            res.setdefault("warnings", []).append(
+                f"{WATCH_USER}'s attach had ended before the payload did")
+        watcher_end(w, res, 10, payload=rig.expect)
+    # Throughput to the moment the payload is all here (the same as the
+    # last byte unless something follows it).
+    end = done or last
     res.update({
         "bytes": n, "expect_bytes": rig.expect,
         "complete": rig.expect <= n <= rig.expect + SLACK,
         "extra_bytes": n - rig.expect,
-        "mib_s": round(n / 1048576 / (last - first), 2)
-        if first and last > first else None,
-        "setup_s": round(first - t0, 3) if first else None,
-        "xfer_s": round(last - first, 3) if first else None,
+        "mib_s": round(min(n, rig.expect) / 1048576 / (end - first), 2)
+        if first and end > first else None,
+        "setup_s": setup if setup is not None else
+        round(first - t0, 3) if first else None,
+        "xfer_s": round(end - first, 3) if first else None,
         "close_ms": round((t_eof - last) * 1000, 1) if last else None,
         "middle_gone_s": gone, "exit": status, "middle": mid.report()})
     if killed:
@@ -774,10 +1081,19 @@ def echo(rig, stack, count, warmup=20):
         return {"error": "far end never got ready", "exit": status,
                 "tail": buf[-200:].decode("utf-8", "replace")}
     res["setup_s"] = round(time.monotonic() - t0, 3)
+    w = None
+    if stack == "gate-watched":
+        w, err = attach_watcher(rig, fd, mid, res)
+        if err:
+            status, killed = finish(pid, fd, grace=0)
+            watcher_end(w, res, 2)
+            res.update({"error": err, "exit": status, "middle": {}})
+            return res
     time.sleep(0.2)
     drain(fd, 0.2)
     mid.discover()
     check_middle(rig, stack, mid, res)
+    w_before = w.n if w is not None else None
     samples, stray, err = [], 0, None
     for i in range(warmup + count):
         c = bytes([97 + i % 26])
@@ -805,6 +1121,22 @@ def echo(rig, stack, count, warmup=20):
         if i % 100 == 0:
             mid.sample()
     mid.sample()
+    if w is not None:
+        # Each echoed key reached bob too (give him a moment for the last).
+        typed = None if err else warmup + count
+        t_w = time.monotonic()
+        while typed and w.n - w_before < typed and \
+                time.monotonic() - t_w < 1.0:
+            time.sleep(0.01)
+        res["watcher"] = {"in_echo": w.n - w_before, "keys": typed,
+                          "alive_at_echo_end": w.alive()}
+        if typed and w.n - w_before < typed:
+            res.setdefault("warnings", []).append(
+                f"{WATCH_USER} got {w.n - w_before} bytes of the "
+                f"{typed} keys echoed")
+        if not w.alive():
+            res.setdefault("warnings", []).append(
+                f"{WATCH_USER}'s attach had ended before the echo run did")
     for p in mid.pid_of("gate-shell"):
         res["gate_shell_smaps_kib"] = smaps_by_file(p)
         res["gate_shell_rollup_kib"] = smaps_rollup(p)
@@ -825,6 +1157,7 @@ def echo(rig, stack, count, warmup=20):
                 "stray_bytes": stray, "close_ms": close_ms,
                 "middle_gone_s": settle(mid), "exit": status,
                 "middle": mid.report()})
+    watcher_end(w, res, 10)
     session_row(rig, stack, res)
     if killed:
         res["killed_with"] = killed
@@ -893,18 +1226,31 @@ def summarize(runs, stacks):
                 f: max(r[f] or 0 for r in rollups)
                 for f in ("rss", "pss", "private")} if rollups else None,
         }
+        if k == "gate-watched":
+            ws = [r.get("watcher") or {} for r in runs[k]["throughput"]]
+            we = [r.get("watcher") or {} for r in runs[k]["echo"]]
+            out[k]["watch"] = {
+                "bytes": [x.get("bytes") for x in ws],
+                "in_transfer": [x.get("in_transfer") for x in ws],
+                "caught_up_ms": [x.get("caught_up_ms") for x in ws],
+                "in_echo": [x.get("in_echo") for x in we],
+                "dropped": sum(bool(x.get("dropped")) for x in ws + we),
+                "listed": [r.get("watchers_listed") for r in
+                           runs[k]["throughput"] + runs[k]["echo"]]}
     return out
 
 
-def idle_compare(s, runs):
-    """Each -idle stack against its base: medians, ratios, and whether the
+def idle_compare(s, runs, pairs=IDLE_PAIRS):
+    """Each -idle stack against its base (or each of other pairs, as
+    SHARE_PAIRS: the first against the second): medians, ratios, and
+    whether the
     difference of the medians is within run-to-run noise. Noise: the
     spread (max - min) of the reps of either stack, the larger; and the
     per-rep differences (idle minus base, same rep, run next to each
     other) must not all have the same sign (5 of 5 alike would happen by
     chance 1 time in 16)."""
     out = {}
-    for idle, base in IDLE_PAIRS:
+    for idle, base in pairs:
         if idle not in s or base not in s:
             continue
         cmp = {}
@@ -1007,7 +1353,71 @@ def idle_table(ic):
     return lines
 
 
-def tables(s, runs, args, ic=None):
+def share_table(s, sc):
+    """The "Sharing" section: gate-noshare, gate, gate-watched against gate
+    and twohop, and each pair of SHARE_PAIRS with its noise."""
+    ks = [k for k in ("gate-noshare", "gate", "gate-watched") if k in s]
+    if not ({"gate-noshare", "gate-watched"} & set(ks)):
+        return []
+    g, t = s.get("gate", {}), s.get("twohop", {})
+    lines = ["", "## Sharing: gate-noshare (max_watchers = 0), gate "
+             "(sharing on, nobody watching), gate-watched (bob attached, "
+             "his output read and discarded); medians of reps",
+             "| stack | MiB/s | x gate | x twohop | echo median us "
+             "| x gate | added vs gate us | x twohop | echo p99 us "
+             "| p99 x gate | middle CPU s/throughput run "
+             "| gate-shell CPU s/run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for k in ks:
+        x = s[k]
+        add = (x["echo_median_us"] - g["echo_median_us"]
+               if x["echo_median_us"] is not None
+               and g.get("echo_median_us") is not None else None)
+        gs = x["middle"].get("gate-shell", {}).get("cpu_s_per_run")
+        lines.append(
+            f"| {k} | {fmt(x['mib_s'], 1)} "
+            f"| {ratio(x['mib_s'], g.get('mib_s'), 3)} "
+            f"| {ratio(x['mib_s'], t.get('mib_s'))} "
+            f"| {fmt(x['echo_median_us'])} "
+            f"| {ratio(x['echo_median_us'], g.get('echo_median_us'), 3)} "
+            f"| {fmt(add)} "
+            f"| {ratio(x['echo_median_us'], t.get('echo_median_us'))} "
+            f"| {fmt(x['echo_p99_us'])} "
+            f"| {ratio(x['echo_p99_us'], g.get('echo_p99_us'), 3)} "
+            f"| {fmt(x['middle_cpu_s'], 2)} | {fmt(gs, 2)} |")
+    wt = s.get("gate-watched", {}).get("watch")
+    if wt:
+        listed = sorted({",".join(x) if x else "NONE"
+                         for x in wt["listed"]})
+        lines += ["", f"gate-watched's watcher ({WATCH_USER}), per "
+                  f"throughput run: bytes received {wt['bytes']}, of them "
+                  f"between the owner's first payload byte and its end "
+                  f"{wt['in_transfer']}; his last byte "
+                  f"{wt['caught_up_ms']} ms after the owner's payload "
+                  f"end; per echo run {wt['in_echo']} bytes; dropped "
+                  f"{wt['dropped']} times; `sessions --json` watchers at "
+                  f"the start of each run: {listed}"]
+    parts, bad = [], []
+    for pair, c in sc.items():
+        for m, unit, d in (("mib_s", "MiB/s", 1), ("echo_median_us", "us",
+                                                     0)):
+            x = c.get(m)
+            if not x or "within_noise" not in x:
+                continue
+            what = f"{pair} {'throughput' if m == 'mib_s' else 'echo'}"
+            parts.append(f"{what} {x['diff']:+.{d}f} {unit} (x{x['ratio']}, "
+                         f"spread {x['spread']:.{d}f}, per rep "
+                         f"{x['paired_up']}+/{x['paired_down']}-)")
+            if not x["within_noise"]:
+                bad.append(what)
+    if parts:
+        lines += ["", "Noise: " + "; ".join(parts) + " -> " + (
+            "all within run-to-run noise" if not bad else
+            "NOT within run-to-run noise: " + ", ".join(bad))]
+    return lines
+
+
+def tables(s, runs, args, ic=None, sc=None):
     st = list(s)
     ref = s.get("twohop", {})
     g = s.get("gate", {})
@@ -1073,6 +1483,7 @@ def tables(s, runs, args, ic=None):
                     f"| {ratio(g['echo_p99_us'], s[k]['echo_p99_us'])} "
                     f"| {ratio(g['middle_hwm_kib'], s[k]['middle_hwm_kib'])} |")
     lines += idle_table(ic)
+    lines += share_table(s, sc or {})
     return "\n".join(lines)
 
 
@@ -1268,7 +1679,7 @@ def main():
         def measure(k, fn):
             """fn() with gate.ini as stack k has it."""
             if k in GATE_STACKS:
-                rig.gate_ini(k == "gate-idle")
+                rig.gate_ini(k)
             return fn()
 
         for rep in range(args.reps):
@@ -1289,6 +1700,11 @@ def main():
                 runs[k]["echo"].append(e)
                 mem = ", ".join(f"{n} {m['hwm_kib']} KiB"
                                 for n, m in t["middle"].items())
+                if k == "gate-watched":
+                    wt, we = t.get("watcher") or {}, e.get("watcher") or {}
+                    mem += (f"; {WATCH_USER} got {wt.get('bytes')} B "
+                            f"({wt.get('in_transfer')} in transfer), "
+                            f"{we.get('in_echo')} B in echo")
                 print(f"rep {rep} {k:11s} {fmt(t.get('mib_s'), 1):>7s} MiB/s "
                       f"(set-up {t.get('setup_s')} s, close "
                       f"{t.get('close_ms')} ms) echo "
@@ -1298,10 +1714,11 @@ def main():
                       file=sys.stderr, flush=True)
                 time.sleep(0.3)
         info["load1_end"] = os.getloadavg()[0]
-        rig.gate_ini(False)
+        rig.gate_ini("gate")
         s = summarize(runs, stacks)
         gl = goals(s)
         ic = idle_compare(s, runs)
+        sc = idle_compare(s, runs, SHARE_PAIRS)
         cc = None
         for attempt in range(3 if args.cross_check else 0):
             wait_idle(args.wait, accounts=False)
@@ -1318,13 +1735,14 @@ def main():
             print(json.dumps({"command": command, "args": vars(args),
                               "setup": info, "skipped": skipped,
                               "summary": s, "goals": gl,
-                              "idle_watching": ic, "runs": runs,
+                              "idle_watching": ic, "sharing": sc,
+                              "runs": runs,
                               "cross_check": cc}))
             return
         print(f"gate sshd 127.0.0.1:{rig.sshd.port}, target "
               f"127.0.0.1:{rig.target.port}, load {info['load1_start']:.2f} "
               f"-> {info['load1_end']:.2f}; {args.reps} reps\n")
-        print(tables(s, runs, args, ic))
+        print(tables(s, runs, args, ic, sc))
         for k, why in skipped.items():
             print(f"\n{k}: skipped: {why}")
         print("\n## Goals (gate against twohop)")

@@ -144,6 +144,14 @@ class Chromium:
             self.call("Input.dispatchKeyEvent", type="keyUp",
                       **{k: v for k, v in ev.items() if k != "text"})
 
+    def screenshot(self, path):
+        """Save the page as it looks now to path, a PNG (DevTools
+        Page.captureScreenshot); returns path."""
+        r = self.call("Page.captureScreenshot", format="png")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(r["data"]))
+        return path
+
     def wait_text(self, needle, timeout=20.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -356,7 +356,7 @@ def test_upgrade_from_schema_3(make_gate):
     con.close()
     r = gate.ctl("init")
     assert "from schema version 3 to 4" in r.stdout
-    assert "uptime" in gate.ctl("history", "--all-hosts", "--json").stdout
+    assert "uptime" in gate.ctl("history", "--json").stdout
     con = sqlite3.connect(gate.db)
     tables = {r[0] for r in con.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -1,26 +1,346 @@
-"""Web terminals in front of idle-watch: the real shellinaboxd (Debian's)
-on loopback, a real headless Chromium as the user, DevTools to look at the
-page and to type. The watcher reads the terminal's inode times (8-second
-windows), hence timeouts of 10 s."""
+"""Web terminals: one-time tokens (`web-token`, `gate-shell --web`) and the
+frontends in front of them. The token tests run gate-shell --web as the
+gate account the way a frontend does (stdin the terminal or a pipe). The
+browser tests use the real shellinaboxd (Debian's) on loopback, a real
+headless Chromium as the user, DevTools to look at the page and to type;
+idle-watch reads the terminal's inode times (8-second windows), hence
+timeouts of 10 s."""
 
+import os
+import re
+import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
+import pexpect
 import pytest
 
 from browser import Chromium
-from conftest import TARGET_USER, free_port, stop_process, wait_port
+from conftest import (GATE_USER, TARGET_USER, children, free_port, run,
+                      stop_process, wait_port)
+
+TOKEN_RX = re.compile(r"\b(sgw_[A-Za-z0-9_-]{55})(?![A-Za-z0-9_-])")
+
+
+def issue(b, *args):
+    """web-token through the real gate sshd: (token, stdout)."""
+    r = b.ssh("web-token", *args)
+    assert r.returncode == 0, r.stderr
+    m = TOKEN_RX.search(r.stdout)
+    assert m, r.stdout
+    return m.group(1), r.stdout
+
+
+def web_argv(b, *args):
+    return [str(b.gate.bindir / "gate-shell"), "-c", str(b.gate.config),
+            "--web", *args]
+
+
+def web_shell(b, *args, input="", env=None, timeout=60):
+    """gate-shell --web as the gate account, stdin a pipe (the prompt
+    reads its line from it, the session gets the rest)."""
+    e = {"PATH": "/usr/bin:/bin", "TERM": "xterm"}
+    e.update(env or {})
+    return run(web_argv(b, *args), input=input, env=e, timeout=timeout,
+               user=GATE_USER, group=GATE_USER, extra_groups=[])
+
+
+def rows(b, sql, *params):
+    con = sqlite3.connect(f"file:{b.gate.db}?mode=ro", uri=True)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def test_token_opens_one_session_once(make_bastion):
+    b = make_bastion()
+    tok, out = issue(b, "web1")
+    assert f"web token for {TARGET_USER}@web1, valid once until" in out
+    assert "(30m)" in out and "paste it at the prompt" in out
+    # Prompt mode: the first line is the token, the rest is the session's.
+    r = web_shell(b, input=f"{tok}\necho web-$((6*7))\n")
+    assert r.returncode == 0, r.stderr
+    assert "sshgate web token: " in r.stdout and "web-42" in r.stdout
+    (s,) = b.sessions()
+    assert s["user_name"] == "alice" and s["host_name"] == "web1"
+    assert s["login"] == TARGET_USER
+    sid, used, tsid = rows(b, "SELECT s.id, t.used_at, t.session_id FROM "
+                              "sessions s, web_tokens t")[0]
+    assert used and tsid == sid
+    assert s["peer"] == "web" and s["key_id"] is None and s["ended_at"]
+    # Once: the same token again, in either mode, opens nothing.
+    for args, inp in (((), f"{tok}\n"), ((tok,), "")):
+        r = web_shell(b, *args, input=inp + "echo again\n")
+        assert r.returncode == 3, r.stderr
+        assert "not valid (unknown or already used)" in r.stderr
+        assert "again" not in r.stdout
+    assert len(b.sessions()) == 1
+
+
+def test_argument_mode_and_history(make_bastion):
+    b = make_bastion()
+    tok, _ = issue(b, "web1")
+    r = web_shell(b, tok, input="echo arg-$((6*7))\n")
+    assert r.returncode == 0, r.stderr
+    assert "arg-42" in r.stdout and "sshgate web token" not in r.stdout
+    (s,) = b.sessions()
+    assert s["peer"] == "web"
+
+
+def test_expired_token_is_refused(make_bastion):
+    b = make_bastion()
+    tok, out = issue(b, "web1", "--ttl", "1m")
+    assert "(1m)" in out
+    b.gate.sql("UPDATE web_tokens SET expires_at = strftime('%s','now') - 1")
+    r = web_shell(b, tok)
+    assert r.returncode == 3 and "has expired" in r.stderr
+    assert b.sessions() == []
+    assert rows(b, "SELECT used_at FROM web_tokens") == [(None,)]
+
+
+@pytest.mark.parametrize("ttl", ["30s", "59", "25h", "0", "-1m", "1x"])
+def test_ttl_is_bounded(bastion, ttl):
+    r = bastion.ssh("web-token", "web1", "--ttl", ttl)
+    assert r.returncode == 2 and "from 1m to 24h" in r.stderr
+    assert rows(bastion, "SELECT count(*) FROM web_tokens") == [(0,)]
+
+
+def test_garbage_is_refused_before_the_database(make_bastion):
+    b = make_bastion()
+    tok, _ = issue(b, "web1")
+    before = b.gate.dump()
+    for bad in ("", "x", tok[:-1], tok + "A", tok.upper(), tok[:-1] + "=",
+                tok.replace("sgw_", "sgx_"), tok[:20] + "+" + tok[21:],
+                "sgw_" + "A" * 54 + "B", "A" * 300, tok + " " + tok):
+        r = web_shell(b, input=bad + "\n")
+        assert r.returncode == 3, (bad, r.stderr)
+        assert "not an sshgate web token" in r.stderr
+        assert tok not in r.stderr and tok not in r.stdout
+    r = web_shell(b, "sgw_" + "A" * 55)           # right shape, no such token
+    assert r.returncode == 3 and "not valid" in r.stderr
+    assert b.gate.dump() != before          # only the throttle row changed
+    assert rows(b, "SELECT failures FROM web_throttle") == [(1,)]
+    assert rows(b, "SELECT used_at FROM web_tokens") == [(None,)]
+    assert b.sessions() == []
+    # Padding blanks around a pasted token are not part of it.
+    r = web_shell(b, input=f"  {tok}\t\necho ok-$((1+1))\n")
+    assert r.returncode == 0 and "ok-2" in r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("shape", [
+    ["{t}", "--key-id", "2"], ["{t}", "{t}"], ["{t}", "extra"],
+    ["{t}", "-c", "/tmp/other.ini"], ["-c", "/tmp/other.ini", "{t}"],
+    ["--key-id", "2", "{t}"], ["--web", "{t}"], ["{t}", "--"]])
+def test_extra_words_exit_2_and_keep_the_token(make_bastion, shape):
+    """THREATS row 27 and decision 3: ttyd -a appends URL arguments; any
+    more than the one token is a usage error that does not use it up."""
+    b = make_bastion()
+    tok, _ = issue(b, "web1")
+    argv = [w.replace("{t}", tok) for w in shape]
+    r = web_shell(b, *argv)
+    assert r.returncode == 2, r.stderr
+    assert rows(b, "SELECT used_at FROM web_tokens") == [(None,)]
+    pre = [str(b.gate.bindir / "gate-shell"), "--key-id", "2", "-c",
+           str(b.gate.config), "--web", tok]
+    r = run(pre, user=GATE_USER, group=GATE_USER, extra_groups=[])
+    assert r.returncode == 2
+    r = web_shell(b, tok, input="echo still-$((2*3))\n")
+    assert r.returncode == 0 and "still-6" in r.stdout, r.stderr
+
+
+def test_token_is_bound_to_its_row(make_bastion, keygen):
+    """THREATS row 20: user, host and login come from the row; the
+    frontend's environment and the words cannot change them."""
+    b = make_bastion()
+    b.gate.ctl("host", "add", "web2", "127.0.0.1", "--port",
+               str(b.target.port), "--login", TARGET_USER)
+    # No grant for web2, nor for another login on web1: nothing issued.
+    for target in ("web2", "root@web1", "nosuch", "web1;id", "-oX=y"):
+        r = b.ssh("web-token", target)
+        assert r.returncode in (2, 3), (target, r.stderr)
+    assert rows(b, "SELECT count(*) FROM web_tokens") == [(0,)]
+    tok, _ = issue(b, f"{TARGET_USER}@web1")
+    env = {"SHELLINABOX_URL": "http://x/?u=bob&h=web2",
+           "SHELLINABOX_REALIP": "6.6.6.6", "SSH_CONNECTION": "6.6.6.6 1 2 3",
+           "SSH_ORIGINAL_COMMAND": "connect web2", "X_REAL_IP": "6.6.6.6",
+           "SSH_USER_AUTH": "/nonexistent"}
+    r = web_shell(b, tok, input="echo bound\n", env=env)
+    assert r.returncode == 0 and "bound" in r.stdout, r.stderr
+    (s,) = b.sessions()
+    assert s["host_name"] == "web1" and s["user_name"] == "alice"
+    assert s["peer"] == "web" and s["login"] == TARGET_USER
+    assert rows(b, "SELECT u.name FROM sessions s JOIN users u ON "
+                   "u.id = s.user_id") == [("alice",)]
+
+
+@pytest.mark.parametrize("how", ["revoked", "disabled", "host_deleted"])
+def test_access_lost_after_issue_wins(make_bastion, how):
+    b = make_bastion()
+    tok, _ = issue(b, "web1")
+    if how == "revoked":
+        b.gate.ctl("revoke", "alice", "web1")
+    elif how == "disabled":
+        b.gate.ctl("user", "disable", "alice")
+    else:
+        b.gate.ctl("host", "del", "web1")
+    r = web_shell(b, tok, input="echo nope\n")
+    assert r.returncode == 3, r.stderr
+    assert "nope" not in r.stdout
+    assert [s for s in b.sessions() if s["ended_at"] is None] == []
+
+
+def test_throttle_slows_repeated_failures(make_bastion):
+    b = make_bastion()
+    times = []
+    for i in range(4):
+        start = time.monotonic()
+        r = web_shell(b, "sgw_" + "A" * 54 + "QAEIMU"[i % 6])
+        times.append(time.monotonic() - start)
+        assert r.returncode == 3
+    assert times[0] < 0.9, times
+    assert 1.0 <= times[1] < 1.9 and 2.0 <= times[2] < 2.9, times
+    assert times[3] >= 3.0, times
+    assert rows(b, "SELECT id, failures FROM web_throttle") == [(1, 4)]
+    # A quiet minute forgets one (stands in for time passing).
+    b.gate.sql("UPDATE web_throttle SET last_at = last_at - 121")
+    start = time.monotonic()
+    web_shell(b, "sgw_" + "A" * 55)
+    assert 2.0 <= time.monotonic() - start < 2.9
+
+
+def test_tokens_distinct_hashed_and_capped(make_bastion):
+    """THREATS row 30 (lib/token's unit test makes 1000)."""
+    b = make_bastion()
+    toks = []
+    for _ in range(20):
+        r = b.gate.shell("web-token web1", key_id=b.key_id, auth_key=b.pub)
+        assert r.returncode == 0, r.stderr
+        toks.append(TOKEN_RX.search(r.stdout).group(1))
+    assert len(set(toks)) == 20 and all(len(t) == 59 for t in toks)
+    r = b.gate.shell("web-token web1", key_id=b.key_id, auth_key=b.pub)
+    assert r.returncode == 3 and "20 unused web tokens" in r.stderr
+    raw = b"".join(p.read_bytes() for p in b.gate.state.glob("gate.db*"))
+    for t in toks:
+        assert t[16:].encode() not in raw and t.encode() not in raw
+    # The search itself finds what is there: the public selectors.
+    assert sum(t[4:16].encode() in raw for t in toks) == 20
+    assert all(len(h) == 32 for (h,) in rows(b, "SELECT hash FROM web_tokens"))
+
+
+def test_web_url_link(make_bastion):
+    b = make_bastion(extra="[web]\nurl = https://gate.example/t?arg={token}\n"
+                           "token_ttl = 2h\n")
+    tok, out = issue(b, "web1")
+    assert f"open: https://gate.example/t?arg={tok}\n" in out
+    assert "(2h)" in out
+    b2 = make_bastion(extra="[web]\nurl = https://gate.example/\n")
+    tok, out = issue(b2, "web1")
+    assert "open: https://gate.example/ and paste the token at the prompt" \
+        in out
+
+
+def test_prompt_restores_the_terminal(make_bastion):
+    """Echo is off while the token is typed and back on after: a bad
+    token, a SIGTERM at the prompt, a hang-up, and a whole session."""
+    b = make_bastion()
+    tok, _ = issue(b, "web1")
+    for end in ("bad", "sigterm", "sighup", "ok"):
+        argv = as_gate("sh", "-c", " ".join(web_argv(b)) + "; stty -a")
+        p = pexpect.spawn(argv[0], argv[1:], encoding="utf-8", timeout=30, env={"TERM": "xterm",
+                                               "PATH": "/usr/bin:/bin"})
+        p.expect("sshgate web token: ")
+        if end in ("sigterm", "sighup"):
+            p.send("typed-but-not-sent")
+            time.sleep(0.3)
+            (gs,) = children(p.pid)
+            os.kill(gs, signal.SIGTERM if end == "sigterm" else signal.SIGHUP)
+        elif end == "bad":
+            p.sendline("hidden-secret-text")
+        else:
+            p.sendline(tok)
+            p.sendline("echo in-$((6*7)); exit")
+            p.expect("in-42")
+        p.expect(pexpect.EOF)
+        out = p.before
+        p.close()
+        assert "hidden-secret-text" not in out and "typed-but" not in out
+        assert re.search(r"(?<![-\w])echo\b", out), (end, out)
+        assert not re.search(r"-echo\b", out), (end, out)
+
+
+
+def as_gate(*argv):
+    """argv run as the gate account (setpriv execs it: same pid)."""
+    return ["setpriv", f"--reuid={GATE_USER}", f"--regid={GATE_USER}",
+            "--clear-groups", *map(str, argv)]
+
+
+def secret_in_cmdlines(secret):
+    """pids whose /proc/PID/cmdline holds secret; and how many
+    gate-shell --web processes were looked at (the scan must see them)."""
+    hits, seen = [], 0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            argv = (d / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if secret.encode() in argv:
+            hits.append(int(d.name))
+        if b"gate-shell" in argv and b"--web" in argv:
+            seen += 1
+    return hits, seen
+
+
+def test_token_never_in_cmdline_or_syslog(make_bastion, syslog):
+    """THREATS row 30: argument mode under idle-watch, as the ttyd unit
+    would run it: while the session runs no /proc/*/cmdline holds the
+    token (gate-shell wipes its argv, idle-watch's watcher its copy), and
+    syslog names the selector only."""
+    b = make_bastion()
+    tok, _ = issue(b, "web1")
+    secret = tok[16:]
+    argv = as_gate(b.gate.bindir / "idle-watch", "-t", "10m", "--",
+                   *web_argv(b, tok))
+    p = pexpect.spawn(argv[0], argv[1:],
+                      env={"TERM": "xterm", "PATH": "/usr/bin:/bin"},
+                      encoding="utf-8", timeout=30)
+    p.sendline("echo live-$((6*7))")
+    p.expect("live-42")
+    hits, seen = secret_in_cmdlines(secret)
+    assert seen >= 2        # gate-shell, its recorder, the watcher
+    assert hits == []
+    r = b.ssh("sessions")
+    assert r.returncode == 0 and "web1" in r.stdout, r.stderr
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
+    r = web_shell(b, tok)                   # used: refused, and logged
+    assert r.returncode == 3
+    sel = tok[4:16]
+    assert syslog.wait_for(rf"web: token {sel} redeemed by alice for "
+                           rf"{TARGET_USER}@web1")
+    assert syslog.wait_for(rf"web: token {sel} refused: already used")
+    assert syslog.wait_for(rf"web token {sel} for {TARGET_USER}@web1")
+    assert syslog.wait_for(r"from web: connect .* allowed")
+    for line in syslog.lines():
+        assert secret not in line and secret[:20] not in line, line
 
 
 @pytest.fixture
 def web(bindir, target_account):
     started = []
 
-    def start(command):
-        """shellinaboxd serving command at /, and a browser on it."""
+    def start(command, user=TARGET_USER, home="/"):
+        """shellinaboxd serving command at / as user, and a browser on
+        it."""
         port = free_port()
-        svc = f"/:{TARGET_USER}:{TARGET_USER}:/:{command}"
+        svc = f"/:{user}:{user}:{home}:{command}"
         log = open(Path(bindir).parent / f"shellinabox-{port}.log", "w")
         proc = subprocess.Popen(
             ["shellinaboxd", "--disable-ssl", "--localhost-only",
@@ -70,6 +390,51 @@ def test_typing_in_the_browser_keeps_it_alive(web, bindir):
         assert "Session closed" not in b.text()
     # Then nobody types: closed even though cat is still there.
     b.wait_text("Session closed", 40)
+
+
+def test_browser_web_token_session(web, make_bastion, accounts, rundir,
+                                   request):
+    """The whole web path: shellinaboxd on loopback runs idle-watch in
+    front of `gate-shell --web` as the gate account; Chromium loads the
+    page, the token is typed at the prompt, a command's output appears,
+    and the session is in `sessions` and its command in the history."""
+    b = make_bastion()
+    tok, _ = issue(b, "web1")
+    shots = rundir / "screenshots" / request.node.name
+    shots.mkdir(parents=True, exist_ok=True)
+    print(f"screenshots: {shots}")
+    bin_ = b.gate.bindir
+    browser = web(f"{bin_}/idle-watch -t 15m -- {bin_}/gate-shell -c "
+                  f"{b.gate.config} --web", user=GATE_USER,
+                  home=str(accounts["home"]))
+    browser.wait_text("sshgate web token:", 30)
+    browser.screenshot(shots / "1-prompt.png")
+    browser.type(tok + "\n")
+    time.sleep(2)
+    browser.type("echo web-$((6*7))\n")
+    page = browser.wait_text("web-42", 30)
+    browser.screenshot(shots / "2-output.png")
+    assert tok not in page and tok[16:] not in page    # echo was off
+    live = [s for s in b.sessions() if s["ended_at"] is None]
+    assert len(live) == 1 and live[0]["peer"] == "web"
+    assert live[0]["user_name"] == "alice" and live[0]["host_name"] == "web1"
+    r = b.ssh("sessions")
+    assert r.returncode == 0 and str(live[0]["id"]) in r.stdout, r.stderr
+    browser.type("exit\n")
+    browser.wait_text("Session closed", 30)
+    browser.screenshot(shots / "3-closed.png")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        h = b.gate.ctl("history", "--user", "alice", check=False).stdout
+        if "echo web-$((6*7))" in h:
+            break
+        time.sleep(0.5)
+    assert "echo web-$((6*7))" in h, h
+    (s,) = b.sessions()
+    assert s["ended_at"] and s["end_reason"] == "exit"
+    assert rows(b, "SELECT session_id FROM web_tokens") == [(s["id"],)]
+    for png in ("1-prompt.png", "2-output.png", "3-closed.png"):
+        assert (shots / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_shipped_frontend_units_keep_request_data_out():

@@ -1,8 +1,8 @@
 /*
  * Unit tests for lib/relay: bytes pass unchanged and counted, EOF is
  * passed on (CHAN_CLOSE_OUT), a slow reader slows the writer instead of
- * growing memory, and the loop returns for deadlines, its signal fd and
- * a user side hanging up.
+ * growing memory, and the loop returns for deadlines, its signal fd, a
+ * user side hanging up, and the caller's own fds (the share hub's).
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -114,5 +114,41 @@ main(void)
 	relay_add(&r, a[0], b[1], CHAN_OUT_HUP | CHAN_REQUIRED);
 	close(b[0]);
 	CHECK(relay_run(&r, when_mono_ns() + 2000 * 1000000LL) == RELAY_HANGUP);
+	close(a[0]);
+	close(a[1]);
+	close(b[1]);
+
+	/* The caller's own fds: polled in the same round, revents handed back. */
+	{
+		struct pollfd x[3] = { { .fd = -1 }, { .fd = -1 }, { .fd = -1 } };
+		int e[2];
+
+		memset(&r, 0, sizeof(r));
+		CHECK(pipe(a) == 0 && pipe(b) == 0 && pipe(e) == 0);
+		nonblock(a[0]);
+		nonblock(b[1]);
+		r.sigfd = -1;
+		relay_add(&r, a[0], b[1], CHAN_REQUIRED);
+		x[1] = (struct pollfd){ .fd = e[0], .events = POLLIN };
+		r.xfd = x;
+		r.nxfd = 3;
+		CHECK(relay_run(&r, when_mono_ns() + 50 * 1000000LL) ==
+		    RELAY_TIMER);
+		CHECK(write(e[1], "x", 1) == 1);
+		CHECK(relay_run(&r, 0) == RELAY_EXTRA);
+		CHECK(x[1].revents == POLLIN && x[0].revents == 0);
+		/* Bytes still move while the caller's fds are quiet. */
+		CHECK(read(e[0], buf, 1) == 1);
+		CHECK(write(a[1], "hello", 5) == 5);
+		close(a[1]);
+		CHECK(relay_run(&r, 0) == RELAY_DONE);
+		CHECK(read(b[0], buf, sizeof(buf)) == 5);
+		CHECK(x[1].revents == 0);
+		close(a[0]);
+		close(b[0]);
+		close(b[1]);
+		close(e[0]);
+		close(e[1]);
+	}
 	return TEST_DONE();
 }
