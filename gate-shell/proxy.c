@@ -221,9 +221,13 @@ share_event(void *arg, enum share_event what, const struct share_watcher *w,
 
 	switch (what) {
 	case SHARE_JOIN:
-		n = snprintf(msg, sizeof(msg), "%s %s this session (%s)", user,
-		    why[0] ? "is" : "joined", why[0] ? why : w->rw ?
-		    "read-write: they can type" : "read-only");
+		if (why[0])
+			n = snprintf(msg, sizeof(msg), "%s is %s in this "
+			    "session", user, why);
+		else
+			n = snprintf(msg, sizeof(msg), "%s joined this session "
+			    "(%s)", user, w->rw ? "read-write: they can type" :
+			    "read-only");
 		break;
 	case SHARE_LEAVE:
 		n = snprintf(msg, sizeof(msg), "%s left this session%s%s%s",

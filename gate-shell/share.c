@@ -438,8 +438,10 @@ frames(struct share_hub *h, int i)
 	    &payload, &plen)) > 0) {
 		used += (size_t)n;
 		if (w->state == SW_HELLO && type == FRAME_HELLO) {
-			if (frame_hello_parse(payload, plen, &hello) == -1)
+			if (frame_hello_parse(payload, plen, &hello) == -1) {
+				n = -1;
 				break;
+			}
 			join(h, i, &hello);
 			if (w->state != SW_LIVE)
 				return -1;
@@ -549,10 +551,21 @@ recheck(struct share_hub *h)
 		hello = (struct frame_hello){ .user_id = w->user_id, .rw = 1 };
 		memcpy(hello.user, w->user, sizeof(hello.user));
 		if ((ok = allowed(h, &hello, &rw)) == 1) {
-			if (w->rw && !rw)
+			if (w->rw && !rw) {
+				static const char msg[] = "\r\n[sshgate] you are "
+				    "read-only now: your keys no longer reach "
+				    "the session\r\n";
 				h->o.event(h->o.arg, SHARE_JOIN, w,
 				    "now read-only");
-			w->rw = rw;
+				if (queue(w, msg, sizeof(msg) - 1) == 0 &&
+				    flush(h, i) == -1) {
+					h->o.event(h->o.arg, SHARE_LEAVE, w, "");
+					forget(h, i);
+					continue;
+				}
+			}
+			/* Never more than the attach asked for (its hello). */
+			w->rw = w->rw && rw;
 			continue;
 		}
 		h->o.event(h->o.arg, SHARE_LEAVE, w, ok == 0 ? "the share was "

@@ -448,3 +448,24 @@ def test_only_terminal_sessions_are_shared(bastion, keygen):
     finally:
         p.kill()
         p.wait()
+
+
+def test_taking_rw_back_applies_at_once(party):
+    """share again without --rw: the attached co-driver is told, and its
+    keys stop reaching the session without a new attach."""
+    party.ssh("alice", "share", party.sid, "bob", "--rw")
+    w = party.attach("bob")
+    w.expect("read-write")
+    w.send("echo first-$((1+2))\r")
+    party.owner.expect("first-3")
+    r = party.ssh("alice", "share", party.sid, "bob")
+    assert "read-only" in r.stdout
+    w.expect("you are read-only now")
+    party.owner.expect("bob is now read-only in this session")
+    w.send("echo second-$((2+2))\r")
+    time.sleep(1)
+    party.owner.sendline(f"echo {MARK}-ro-$((1+1))")
+    party.owner.expect(f"{MARK}-ro-2")
+    assert "second-4" not in party.owner.before
+    w.sendcontrol("]")
+    w.expect(pexpect.EOF)

@@ -18,7 +18,7 @@ import pexpect
 import pytest
 
 from browser import Chromium
-from conftest import (GATE_USER, TARGET_USER, children, free_port, run,
+from conftest import (BUILD, GATE_USER, TARGET_USER, children, free_port, run,
                       stop_process, wait_port)
 
 TOKEN_RX = re.compile(r"\b(sgw_[A-Za-z0-9_-]{55})(?![A-Za-z0-9_-])")
@@ -400,7 +400,8 @@ def test_browser_web_token_session(web, make_bastion, accounts, rundir,
     and the session is in `sessions` and its command in the history."""
     b = make_bastion()
     tok, _ = issue(b, "web1")
-    shots = rundir / "screenshots" / request.node.name
+    # The build directory outlives the run directory: CI keeps them.
+    shots = BUILD / "test-output" / "screenshots" / request.node.name
     shots.mkdir(parents=True, exist_ok=True)
     print(f"screenshots: {shots}")
     bin_ = b.gate.bindir
