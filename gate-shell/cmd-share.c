@@ -67,24 +67,75 @@ own_session(struct gsh *g, const char *word, struct session_row *x)
 }
 
 /*
- * Ask the live session to check its watchers against the shares again
- * (an unshare, or --rw taken back). Best effort: a session that does not
- * listen has nobody to drop.
+ * The session's first line to a peer ("sshgate-attach ..."), read within
+ * ms into line (NUL-terminated, without the newline). Bytes after it
+ * (the start of the screen) are left in line after the NUL: *extra says
+ * how many. Returns 0, or -1 when the session said nothing in time.
  */
-static void
+static int
+read_answer(int fd, char *line, size_t size, int ms, size_t *extra)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	long long end = when_mono_ns() + ms * 1000000LL;
+	size_t have = 0;
+	ssize_t n;
+	char *nl;
+
+	while (have < size - 1) {
+		long long left = (end - when_mono_ns()) / 1000000;
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return -1;
+		if ((n = read(fd, line + have, size - 1 - have)) <= 0)
+			return -1;
+		have += (size_t)n;
+		if ((nl = memchr(line, '\n', have)) != NULL) {
+			*nl = '\0';
+			*extra = have - (size_t)(nl - line) - 1;
+			return strncmp(line, "sshgate-attach ", 15) == 0 ? 0 : -1;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Make the live session check its watchers against the shares now (an
+ * unshare, or --rw taken back), and wait for it to say it did. Returns
+ * 0, also when the session does not listen (nobody can be attached);
+ * -1 when it did not answer: the watcher is then dropped at the
+ * session's next periodic check, within SHARE_RECHECK_MS.
+ */
+static int
 poke(struct gsh *g, long long id)
 {
-	char hdr[FRAME_HDR];
-	int dirfd, fd;
+	char hdr[FRAME_HDR], line[128];
+	size_t extra;
+	int dirfd, fd, rc = 0;
 
 	if ((dirfd = share_dir_open(g->cfg->runtime_dir)) == -1)
-		return;
+		return 0;	/* no session can listen there either */
 	if ((fd = share_connect(dirfd, id)) >= 0) {
 		frame_header(hdr, FRAME_RECHECK, 0);
-		(void)!write(fd, hdr, sizeof(hdr));
+		if (write(fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
+		    read_answer(fd, line, sizeof(line), 3000, &extra) == -1 ||
+		    strcmp(line, "sshgate-attach rechecked") != 0)
+			rc = -1;
 		close(fd);
 	}
 	close(dirfd);
+	if (rc == -1)
+		log_warn("session %lld did not confirm a share change", id);
+	return rc;
+}
+
+/* After a share change that may have to drop someone. */
+static int
+confirm(struct gsh *g, long long id, const char *user)
+{
+	if (poke(g, id) == 0)
+		return 0;
+	return err_set(ERR_SYS, "the share is changed, but session %lld did "
+	    "not confirm it: %s may stay attached as before for up to %d "
+	    "seconds", id, user, SHARE_RECHECK_MS / 1000);
 }
 
 int
@@ -103,14 +154,13 @@ cmd_share(struct gsh *g, const struct call *c)
 		return err_set(ERR_USAGE, "%s owns session %lld", u.name, x.id);
 	if (store_share_set(g->st, x.id, u.id, rw, g->user.name) == -1)
 		return -1;
-	poke(g, x.id);
 	log_notice("user %s from %s: shared session %lld of %s with %s (%s)",
 	    g->user.name, g->peer, x.id, x.user, u.name, rw ? "read-write" :
 	    "read-only");
 	fprintf(g->out, "session %lld shared with %s, %s; they join with: "
 	    "attach %lld\n", x.id, u.name, rw ? "read-write (they can type)" :
 	    "read-only", x.id);
-	return 0;
+	return rw ? 0 : confirm(g, x.id, u.name);
 }
 
 int
@@ -130,12 +180,11 @@ cmd_unshare(struct gsh *g, const struct call *c)
 	if (rc == 0)
 		return err_set(ERR_USAGE, "session %lld is not shared with %s",
 		    x.id, u.name);
-	poke(g, x.id);
 	log_notice("user %s from %s: unshared session %lld of %s from %s",
 	    g->user.name, g->peer, x.id, x.user, u.name);
 	fprintf(g->out, "session %lld is no longer shared with %s\n", x.id,
 	    u.name);
-	return 0;
+	return confirm(g, x.id, u.name);
 }
 
 /*
@@ -270,6 +319,7 @@ cmd_attach(struct gsh *g, const struct call *c)
 	char hdr[FRAME_HDR + FRAME_MAX], msg[300];
 	sigset_t mask, old;
 	long long id, attach_id = 0;
+	size_t extra = 0;
 	int dirfd = -1, n, raw = 0, rc = -1;
 
 	if (name_parse_uint("session id", c->argv[0], 1, 9999999999LL, &id) == -1)
@@ -294,6 +344,28 @@ cmd_attach(struct gsh *g, const struct call *c)
 	if (a.sock == -1)
 		return -1;
 
+	hello.user_id = g->user.id;
+	hello.rw = a.rw;
+	snprintf(hello.user, sizeof(hello.user), "%s", g->user.name);
+	n = frame_hello_format(&hello, hdr + FRAME_HDR, FRAME_MAX);
+	frame_header(hdr, FRAME_HELLO, (size_t)n);
+	signal(SIGPIPE, SIG_IGN);
+	/* The session decides, and says so before anything else. */
+	if (tty_write_all(a.sock, hdr, FRAME_HDR + (size_t)n) == -1 ||
+	    read_answer(a.sock, a.buf, sizeof(a.buf), 10000, &extra) == -1) {
+		close(a.sock);
+		return err_set(ERR_DENIED, "session %lld does not accept "
+		    "watchers now", id);
+	}
+	if (strncmp(a.buf, "sshgate-attach ok ", 18) != 0) {
+		log_notice("user %s from %s: attach %lld refused by the "
+		    "session: %s", g->user.name, g->peer, id, a.buf + 15);
+		close(a.sock);
+		return err_set(ERR_DENIED, "%s", strncmp(a.buf + 15,
+		    "refused ", 8) == 0 ? a.buf + 23 : "refused");
+	}
+	a.rw = strcmp(a.buf + 18, "rw") == 0;
+
 	row.session_id = id;
 	row.user_id = g->user.id;
 	snprintf(row.user, sizeof(row.user), "%s", g->user.name);
@@ -307,11 +379,6 @@ cmd_attach(struct gsh *g, const struct call *c)
 		close(a.sock);
 		return err_set(ERR_SYS, "cannot record this watcher; try again");
 	}
-	hello.user_id = g->user.id;
-	hello.rw = a.rw;
-	snprintf(hello.user, sizeof(hello.user), "%s", g->user.name);
-	n = frame_hello_format(&hello, hdr + FRAME_HDR, FRAME_MAX);
-	frame_header(hdr, FRAME_HELLO, (size_t)n);
 	log_notice("user %s from %s: attached to session %lld of %s (%s@%s), "
 	    "%s", g->user.name, g->peer, id, x.user, x.login, x.host,
 	    a.rw ? "read-write" : "read-only");
@@ -323,14 +390,8 @@ cmd_attach(struct gsh *g, const struct call *c)
 	sigaddset(&mask, SIGQUIT);
 	sigaddset(&mask, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &mask, &old);
-	signal(SIGPIPE, SIG_IGN);
 	if ((a.sigfd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1) {
 		err_set(ERR_SYS, "signalfd: %s", strerror(errno));
-		goto out;
-	}
-	if (tty_write_all(a.sock, hdr, FRAME_HDR + (size_t)n) == -1) {
-		err_set(ERR_DENIED, "session %lld does not accept watchers now",
-		    id);
 		goto out;
 	}
 	/* The database waits closed while we watch (hours, maybe). */
@@ -347,6 +408,12 @@ cmd_attach(struct gsh *g, const struct call *c)
 	    "Ctrl-] leaves\r\n", id, x.user, x.login, x.host, a.rw ?
 	    "read-write: your keys reach it" : "read-only");
 	(void)!tty_write_all(2, msg, strlen(msg));
+	/* Screen bytes that came with the answer. */
+	if (extra > 0) {
+		size_t k = vtsafe_filter(&a.vt, a.buf + strlen(a.buf) + 1,
+		    extra, a.out);
+		(void)!tty_write_all(1, a.out, k);
+	}
 	watch(&a);
 	n = (int)vtsafe_finish(&a.vt, a.out);
 	(void)!tty_write_all(1, a.out, (size_t)n);

@@ -84,7 +84,7 @@ typist(struct proxy *p, long long id, const char *name)
 	n = snprintf(who, sizeof(who), "%lld %s", id ? id : p->o->owner_id,
 	    name);
 	if (p->rec && n > 0)
-		recorder_feed(p->rec, 'u', who, (size_t)n);
+		recorder_control(p->rec, 'u', who, (size_t)n);
 }
 
 /*
@@ -248,7 +248,7 @@ share_event(void *arg, enum share_event what, const struct share_watcher *w,
 	    msg);
 	notice(p, msg);
 	if (p->rec)
-		recorder_feed(p->rec, 'm', msg, strlen(msg));
+		recorder_control(p->rec, 'm', msg, strlen(msg));
 }
 
 /* A co-driver's keys: activity, and recorded under their name. */
@@ -276,6 +276,7 @@ start_sharing(struct proxy *p)
 
 	so.session_id = p->o->session_id;
 	so.master = p->child.master;
+	so.held = &p->relay.chan[0].len;
 	so.event = share_event;
 	so.input = share_input;
 	so.arg = p;

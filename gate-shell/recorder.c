@@ -174,6 +174,8 @@ send_frame(struct recorder *r, char type, const char *buf, size_t n,
 	struct iovec iov[2];
 	ssize_t w;
 	size_t total = sizeof(h) + n;
+	/* A control frame that waits is queued, not lost (ctl_retry). */
+	size_t lose = type == 'u' || type == 'm' ? 0 : n;
 
 	if (r->fd < 0)
 		return 0;
@@ -181,7 +183,7 @@ send_frame(struct recorder *r, char type, const char *buf, size_t n,
 	if (r->plen > 0 && flush_pending(r) == -1) {
 		if (errno != EAGAIN)
 			goto dead;
-		drop(r, n);
+		drop(r, lose);
 		return 0;
 	}
 	h.t_ns = when_mono_ns() - r->t0;
@@ -195,7 +197,7 @@ send_frame(struct recorder *r, char type, const char *buf, size_t n,
 	if (w == -1) {
 		if (errno != EAGAIN)
 			goto dead;
-		drop(r, n);
+		drop(r, lose);
 		return 0;
 	}
 	/* Part of it went: the rest must follow, or the stream tears. */
@@ -213,7 +215,7 @@ dead:
 	/* The recorder is gone: everything from now on is lost. */
 	close(r->fd);
 	r->fd = -1;
-	drop(r, n);
+	drop(r, lose);
 	return 0;
 }
 
@@ -225,11 +227,48 @@ resize_retry(struct recorder *r)
 		r->resize = 0;
 }
 
+/* Send queued control frames; returns 1 when none is left. */
+static int
+ctl_retry(struct recorder *r)
+{
+	size_t len;
+
+	while (r->ctl_len > 0) {
+		len = (unsigned char)r->ctl[1];
+		if (!send_frame(r, r->ctl[0], r->ctl + 2, len, 0)) {
+			if (r->fd < 0)
+				r->ctl_len = 0;	/* the recorder is gone */
+			return r->fd < 0;
+		}
+		r->ctl_len -= 2 + len;
+		memmove(r->ctl, r->ctl + 2 + len, r->ctl_len);
+	}
+	return 1;
+}
+
 void
 recorder_feed(struct recorder *r, char type, const char *buf, size_t n)
 {
 	resize_retry(r);
+	if (r->ctl_len > 0 && !ctl_retry(r)) {
+		drop(r, n);
+		return;
+	}
 	send_frame(r, type, buf, n, 0);
+}
+
+void
+recorder_control(struct recorder *r, char type, const char *text, size_t n)
+{
+	if (n > 255)
+		n = 255;
+	if (r->fd < 0 || r->ctl_len + 2 + n > sizeof(r->ctl))
+		return;
+	r->ctl[r->ctl_len] = type;
+	r->ctl[r->ctl_len + 1] = (char)n;
+	memcpy(r->ctl + r->ctl_len + 2, text, n);
+	r->ctl_len += 2 + n;
+	ctl_retry(r);
 }
 
 void

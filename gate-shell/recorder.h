@@ -70,6 +70,13 @@ struct recorder {
 	unsigned long long *shared_lost;
 	size_t poff, plen;		/* a frame partly written */
 	unsigned long long resize;	/* a size still to send, 0: none */
+	/*
+	 * Control frames ('u' whose keys follow, 'm' markers) still to
+	 * send, each [type][len][text]: they are never dropped for a full
+	 * pipe, and no chunk overtakes them (a chunk is dropped instead).
+	 */
+	size_t ctl_len;
+	char ctl[1024];
 	char pend[32 + RELAY_BUF];
 };
 
@@ -81,6 +88,13 @@ int recorder_start(struct recorder *r, const struct recorder_opts *o);
 /* Hand over a chunk: type 'o' (output) or 'i' (input). Never blocks. */
 void recorder_feed(struct recorder *r, char type, const char *buf, size_t n);
 void recorder_resize(struct recorder *r, int cols, int rows);
+/*
+ * A control frame: 'u' ("ID NAME": whose keys follow) or 'm' (a marker
+ * for the recording), at most 255 bytes. Queued when the pipe is full
+ * and sent before the next chunk; never blocks.
+ */
+void recorder_control(struct recorder *r, char type, const char *text,
+    size_t n);
 /*
  * End of the session: hand over what is pending (waiting at most
  * wait_ms), close the pipe, and wait up to wait_ms for the recorder to

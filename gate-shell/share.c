@@ -1,10 +1,14 @@
 /*
  * share: the live session's socket, its watchers and their buffers (see
  * share.h). Everything here runs inside the session's one poll loop:
- * sockets are non-blocking, a watcher's output is appended to its own
- * fixed buffer and written when the socket takes it, and the only wait
- * is the database look-up when someone joins (read-only, WAL: it does
- * not wait for writers).
+ * sockets are non-blocking, and a watcher's output is appended to its
+ * own fixed buffer and written when the socket takes it. The only wait
+ * is the database: one connection, opened after every fork the session
+ * makes, asked when someone joins, when shares change, and every
+ * SHARE_RECHECK_MS while anyone watches (so a user disabled or deleted
+ * meanwhile loses the session too). Its reads do not wait for writers
+ * (WAL) and its busy timeout is short: a busy database refuses a join
+ * rather than hold up the owner's terminal.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +26,15 @@
 #include "store.h"
 #include "when.h"
 
+#define DB_WAIT_MS	100	/* the most the session waits for the database */
+#define ACCEPT_PAUSE_MS	1000	/* after accept() failed (EMFILE ...) */
+
 struct share_hub {
 	struct share_opts o;
+	struct store *st;
 	int dirfd, lfd;
+	long long next_recheck;	/* while anyone watches */
+	long long accept_pause;	/* the listener rests until then, 0: not */
 	char name[64];
 	int nslots;		/* max_watchers + 2: room to say "full" */
 	int nlive;
@@ -169,6 +179,13 @@ share_open(const struct share_opts *o)
 		unlinkat(h->dirfd, h->name, 0);
 		goto fail;
 	}
+	/* Read-write, not STORE_RDONLY: that may open an immutable file. */
+	if ((h->st = store_open(o->database, STORE_NOMIGRATE,
+	    o->db_timeout_ms < DB_WAIT_MS ? o->db_timeout_ms :
+	    DB_WAIT_MS)) == NULL) {
+		unlinkat(h->dirfd, h->name, 0);
+		goto fail;
+	}
 	h->pfd[0].fd = h->lfd;
 	h->pfd[0].events = POLLIN;
 	return h;
@@ -294,18 +311,26 @@ goodbye(struct share_hub *h, int i, const char *msg)
 		forget(h, i);
 }
 
-/* A refusal before the watcher was let in: a line if the socket takes it. */
+/* The first line a peer gets: "sshgate-attach ok rw|ro" or refused. */
 static void
-refuse(struct share_hub *h, int i, const char *msg)
+answer(struct share_watcher *w, const char *what)
 {
-	struct share_watcher *w = &h->w[i];
-	char line[256];
-	int n;
+	char line[200];
+	int n = snprintf(line, sizeof(line), "sshgate-attach %s\n", what);
 
-	n = snprintf(line, sizeof(line), "[sshgate] %s\r\n", msg);
 	if (n > 0)
 		(void)!send(w->fd, line, (size_t)n < sizeof(line) ? (size_t)n :
 		    sizeof(line) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* A refusal before the watcher was let in: its reason, then close. */
+static void
+refuse(struct share_hub *h, int i, const char *msg)
+{
+	char what[200];
+
+	snprintf(what, sizeof(what), "refused %s", msg);
+	answer(&h->w[i], what);
 	forget(h, i);
 }
 
@@ -318,36 +343,31 @@ refuse(struct share_hub *h, int i, const char *msg)
 static int
 allowed(struct share_hub *h, const struct frame_hello *hello, int *rw)
 {
-	struct store *st;
 	struct user_row u;
-	int rc = 0, srw = 0, found;
+	int srw = 0, found;
 
-	if ((st = store_open(h->o.database, STORE_RDONLY,
-	    h->o.db_timeout_ms)) == NULL)
-		return -1;
-	if (store_user_get(st, hello->user, &u) == -1) {
-		rc = err_kind() == ERR_USAGE ? 0 : -1;
-		goto out;
-	}
+	if (store_user_get(h->st, hello->user, &u) == -1)
+		return err_kind() == ERR_USAGE ? 0 : -1;
 	if (u.id != hello->user_id || u.disabled)
-		goto out;
+		return 0;
 	if (u.id == h->o.owner_id) {
 		*rw = hello->rw;
-		rc = 1;
-	} else if ((found = store_share_get(st, h->o.session_id, u.id,
-	    &srw)) == -1) {
-		rc = -1;
-	} else if (found) {
-		*rw = srw && hello->rw;
-		rc = 1;
-	} else if (u.is_admin) {
-		*rw = 0;
-		rc = 1;
+		return 1;
 	}
-out:
-	store_close(st);
-	return rc;
+	if ((found = store_share_get(h->st, h->o.session_id, u.id,
+	    &srw)) == -1)
+		return -1;
+	if (found) {
+		*rw = srw && hello->rw;
+		return 1;
+	}
+	if (u.is_admin) {
+		*rw = 0;
+		return 1;
+	}
+	return 0;
 }
+
 
 static void
 join(struct share_hub *h, int i, const struct frame_hello *hello)
@@ -382,8 +402,10 @@ join(struct share_hub *h, int i, const struct frame_hello *hello)
 	snprintf(w->user, sizeof(w->user), "%s", hello->user);
 	w->rw = rw;
 	w->state = SW_LIVE;
-	h->nlive++;
+	if (h->nlive++ == 0)
+		h->next_recheck = when_mono_ns() + SHARE_RECHECK_MS * 1000000LL;
 	h->o.event(h->o.arg, SHARE_JOIN, w, "");
+	answer(w, rw ? "ok rw" : "ok ro");
 	n = ring_copy(&h->ring, h->copy);
 	queue(w, h->copy, n);
 	if (flush(h, i) == -1)
@@ -401,7 +423,12 @@ type_keys(struct share_hub *h, int i)
 	struct share_watcher *w = &h->w[i];
 	ssize_t n;
 
-	while (w->plen > 0 && h->o.master >= 0) {
+	/*
+	 * The owner's keys still held by the relay go first: a co-driver's
+	 * must not land inside a paste or an escape sequence of theirs.
+	 */
+	while (w->plen > 0 && h->o.master >= 0 &&
+	    (h->o.held == NULL || *h->o.held == 0)) {
 		n = write(h->o.master, w->pend + w->poff, w->plen);
 		if (n > 0) {
 			w->poff += (size_t)n;
@@ -446,8 +473,10 @@ frames(struct share_hub *h, int i)
 			if (w->state != SW_LIVE)
 				return -1;
 		} else if (w->state == SW_HELLO && type == FRAME_RECHECK) {
-			forget(h, i);
+			/* Answered once done: unshare reports what happened. */
 			recheck(h);
+			answer(w, "rechecked");
+			forget(h, i);
 			return -1;
 		} else if (w->state == SW_LIVE && type == FRAME_INPUT) {
 			w->keys += plen;
@@ -506,13 +535,24 @@ readable(struct share_hub *h, int i)
 static void
 accept_all(struct share_hub *h)
 {
-	struct ucred cred;
+	struct ucred cred = { .uid = (uid_t)-1 };
 	socklen_t cl = sizeof(cred);
 	char why[96];
 	int fd, i;
 
-	while ((fd = accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK |
-	    SOCK_CLOEXEC)) >= 0) {
+	for (;;) {
+		if ((fd = accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK |
+		    SOCK_CLOEXEC)) == -1) {
+			if (errno == EINTR)
+				continue;
+			/* Out of fds (EMFILE...): rest, rather than spin. */
+			if (errno != EAGAIN && errno != ECONNABORTED) {
+				h->accept_pause = when_mono_ns() +
+				    ACCEPT_PAUSE_MS * 1000000LL;
+				h->pfd[0].fd = -1;
+			}
+			return;
+		}
 		/* Only the gate account's own processes (not even root). */
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == -1 ||
 		    cred.uid != geteuid()) {
@@ -557,6 +597,8 @@ recheck(struct share_hub *h)
 				    "the session\r\n";
 				h->o.event(h->o.arg, SHARE_JOIN, w,
 				    "now read-only");
+				w->plen = w->poff = 0;
+				set_events(h, i);
 				if (queue(w, msg, sizeof(msg) - 1) == 0 &&
 				    flush(h, i) == -1) {
 					h->o.event(h->o.arg, SHARE_LEAVE, w, "");
@@ -572,6 +614,7 @@ recheck(struct share_hub *h)
 		    "withdrawn" : "the share could not be checked");
 		goodbye(h, i, "your access to this session was withdrawn");
 	}
+	h->next_recheck = when_mono_ns() + SHARE_RECHECK_MS * 1000000LL;
 }
 
 void
@@ -581,6 +624,12 @@ share_handle(struct share_hub *h)
 	struct pollfd *p;
 	int i;
 
+	if (h->accept_pause && now >= h->accept_pause) {
+		h->accept_pause = 0;
+		h->pfd[0].fd = h->lfd;
+	}
+	if (h->nlive > 0 && now >= h->next_recheck)
+		recheck(h);
 	if (h->pfd[0].revents & POLLIN)
 		accept_all(h);
 	if (h->pfd[h->npfd - 1].revents)
@@ -635,9 +684,11 @@ share_handle(struct share_hub *h)
 long long
 share_deadline(const struct share_hub *h)
 {
-	long long d = 0;
+	long long d = h->accept_pause;
 	int i;
 
+	if (h->nlive > 0 && (d == 0 || h->next_recheck < d))
+		d = h->next_recheck;
 	for (i = 0; i < h->nslots; i++)
 		if ((h->w[i].state == SW_HELLO || h->w[i].state ==
 		    SW_CLOSING) && (d == 0 || h->w[i].deadline < d))
@@ -695,6 +746,7 @@ share_close(struct share_hub *h, const char *why)
 	close(h->lfd);
 	unlinkat(h->dirfd, h->name, 0);
 	close(h->dirfd);
+	store_close(h->st);
 	free(h->w);
 	free(h->pfd);
 	free(h);

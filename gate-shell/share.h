@@ -9,7 +9,9 @@
  * share in the database itself before it lets the watcher in, however
  * carefully the attaching gate-shell checked it already.
  *
- * The session never waits for a watcher. Output goes to each watcher
+ * The session answers each peer with one line first ("sshgate-attach ok
+ * rw", "... ok ro", "... refused REASON", "... rechecked"), then sends
+ * plain terminal bytes. The session never waits for a watcher. Output goes to each watcher
  * through a fixed buffer of its own; a watcher whose buffer fills is
  * dropped with a message, so the owner's terminal never stalls. The
  * last RING_SIZE bytes of output are kept for whoever joins next. Keys
@@ -29,12 +31,13 @@
 #define SHARE_OUT_BUF	(256 * 1024)	/* per watcher, output not yet sent */
 #define SHARE_HELLO_MS	5000		/* to say who one is */
 #define SHARE_DRAIN_MS	5000		/* for a goodbye to go out */
+#define SHARE_RECHECK_MS 10000		/* shares checked again, while watched */
 
 /*
  * Open the runtime directory for sharing: a real directory (never a
  * symlink), owned by us, with no group or other permissions. Nothing is
- * changed on it. Returns an O_PATH-free directory fd, or -1 with an
- * error saying what is wrong.
+ * changed on it. Returns a directory fd, or -1 with an error saying
+ * what is wrong.
  */
 int share_dir_open(const char *runtime_dir);
 /* "session-ID.sock". */
@@ -79,6 +82,7 @@ struct share_opts {
 	int max_watchers;		/* 1 .. SHARE_MAX_WATCHERS */
 	long long session_id, owner_id;
 	int master;			/* where keys go: the session's terminal */
+	const size_t *held;		/* the owner's keys not yet written */
 	/* Told of every join and leave; why is for people ("" none). */
 	void (*event)(void *arg, enum share_event what,
 	    const struct share_watcher *w, const char *why);

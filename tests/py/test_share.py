@@ -8,6 +8,7 @@ planted where the socket or its directory should be."""
 
 import json
 import os
+import signal
 import socket
 import sqlite3
 import stat
@@ -273,8 +274,15 @@ def test_max_watchers(make_bastion, keygen):
         w = p.attach("bob")
         w.expect("read-only")
         r = p.ssh("carol", "attach", p.sid)
+        assert r.returncode == 3
         assert f"session {p.sid} already has 1 watchers, the most " \
-            "allowed" in r.stdout
+            "allowed" in r.stderr
+        # A refused attach is no watcher: not listed, nothing recorded.
+        con = sqlite3.connect(f"file:{b.gate.db}?mode=ro", uri=True)
+        names = [r[0] for r in con.execute(
+            "SELECT user_name FROM attachments")]
+        con.close()
+        assert names == ["bob"]
         w.sendcontrol("]")
         w.expect(pexpect.EOF)
         p.owner.expect("bob left")
@@ -357,7 +365,16 @@ def test_socket_mode_and_who_may_connect(party):
         "    d+=c\n"
         "print(d)\n")
     assert "session not shared with you" in r.stdout, r.stdout + r.stderr
-    # A hello claiming carol's name with bob's id (or the reverse) too.
+    # A hello with bob's name and carol's id (bob has a share): refused.
+    party.ssh("alice", "share", party.sid, "bob")
+    hello = f"{carol} 0 bob".encode()
+    r = gate_python(
+        "import socket\n"
+        "s=socket.socket(socket.AF_UNIX)\n"
+        f"s.connect({str(path)!r}); s.settimeout(5)\n"
+        f"s.sendall(b'H\\0\\0\\0'+({len(hello)}).to_bytes(4,'big')+{hello!r})\n"
+        "print(s.recv(4096))\n")
+    assert "refused" in r.stdout, r.stdout + r.stderr
     shell_ready(party.owner)
     party.owner.sendline("exit")
     party.owner.expect(pexpect.EOF)
@@ -469,3 +486,54 @@ def test_taking_rw_back_applies_at_once(party):
     assert "second-4" not in party.owner.before
     w.sendcontrol("]")
     w.expect(pexpect.EOF)
+
+
+def test_watchers_never_get_terminal_queries(party):
+    """THREATS row 29: the target asks the terminal for its cursor
+    position (DSR), device attributes, the title, and writes the
+    clipboard (OSC 52): the owner's terminal gets them (as with plain
+    ssh), a watcher's never does, so a co-driver's terminal cannot answer
+    into the session."""
+    party.ssh("alice", "share", party.sid, "bob", "--rw")
+    w = party.attach("bob")
+    w.expect("read-write")
+    o = party.owner
+    o.sendline(r"printf 'q1\033[6nq2\033[cq3\033]52;c;cHduZWQ=\007q4"
+               r"\033[21tq5\033]0;title\007q6-%s\n' $((3*3))")
+    o.expect("q6-9")
+    w.expect("q6-9")
+    seen = w.before
+    assert "q1q2q3q4q5" in seen.replace("\r", "")
+    for bad in ("\x1b[6n", "\x1b[c", "\x1b]52", "\x1b[21t", "\x1b]0;"):
+        assert bad not in seen
+    w.sendcontrol("]")
+    w.expect(pexpect.EOF)
+
+
+def test_unshare_says_when_the_session_cannot_confirm(party):
+    """A session that does not answer (stopped) cannot drop its watcher
+    at once: unshare removes the share and says so, exit 1 - never a
+    silent success."""
+    party.ssh("alice", "share", party.sid, "bob")
+    pid = live_session(party.b)["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        r = party.ssh("alice", "unshare", party.sid, "bob")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert r.returncode == 1
+    assert f"session {party.sid} did not confirm it: bob may stay " \
+        "attached" in r.stderr
+    assert party.ssh("bob", "attach", party.sid).returncode == 3
+
+
+def test_disabled_user_loses_the_session(party):
+    """Shares are checked again while someone watches: a watcher whose
+    account is disabled is dropped within SHARE_RECHECK_MS (10 s)."""
+    party.ssh("alice", "share", party.sid, "bob", "--rw")
+    w = party.attach("bob")
+    w.expect("read-write")
+    party.b.gate.ctl("user", "disable", "bob")
+    w.expect("your access to this session was withdrawn", timeout=30)
+    w.expect(pexpect.EOF)
+    party.owner.expect("bob left this session")
