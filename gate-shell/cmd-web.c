@@ -9,8 +9,11 @@
  * else from the frontend: the token (typed at a prompt with echo off,
  * or one argument) selects the row, and the row alone says who, where
  * and as whom (THREATS row 20, B6); SHELLINABOX_*, X-Real-IP and the like
- * never reach us (main keeps only TERM). A redeemed token runs connect,
- * which checks the grant again, so a grant revoked after issue wins.
+ * never reach us (main keeps only TERM). The row also names the key that
+ * made the token, checked again as identify() checks it over ssh, so
+ * revoking a stolen key revokes its tokens. A redeemed token runs
+ * connect, which checks the grant again, so a grant revoked after issue
+ * wins.
  * Tokens are never logged: only their public selector is.
  */
 #include <errno.h>
@@ -62,8 +65,8 @@ cmd_web_token(struct gsh *g, const struct call *c)
 	if (token_new(&t) == -1)
 		return -1;
 	token_hash(&t, hash);
-	rc = store_token_add(g->st, t.selector, hash, g->user.id, h.id, login,
-	    now, now + (time_t)ttl, WEB_TOKENS_PER_USER);
+	rc = store_token_add(g->st, t.selector, hash, g->user.id, g->key.id,
+	    h.id, login, now, now + (time_t)ttl, WEB_TOKENS_PER_USER);
 	if (rc != 0) {
 		token_wipe(&t, sizeof(t));
 		if (rc == -1)
@@ -257,6 +260,35 @@ throttle(struct gsh *g)
 	return delay;
 }
 
+/*
+ * Load the key and user of a redeemed token into g, with identify()'s
+ * checks (gate-shell/main.c): the key still enrolled, to the same user,
+ * neither disabled nor expired; the user not disabled. Deleting a key
+ * deletes its tokens (ON DELETE CASCADE), so "gone" is the second line.
+ * Returns 0, or -1 with an error saying which.
+ */
+static int
+web_identify(struct gsh *g, const struct web_token_row *row)
+{
+	int found;
+
+	if ((found = store_key_by_id(g->st, row->key_id, &g->key)) == -1)
+		return -1;
+	if (found == 0 || g->key.user_id != row->user_id)
+		return err_set(ERR_DENIED, "key id %lld is gone", row->key_id);
+	if (g->key.user_disabled)
+		return err_set(ERR_DENIED, "user %s is disabled", g->key.user);
+	if (g->key.disabled)
+		return err_set(ERR_DENIED, "key %s is disabled", g->key.fp);
+	if (g->key.expires && g->key.expires <= when_now())
+		return err_set(ERR_DENIED, "key %s has expired", g->key.fp);
+	if (store_user_get(g->st, row->user, &g->user) == -1 ||
+	    g->user.id != row->user_id || g->user.disabled)
+		return err_set(ERR_DENIED, "user %s is disabled or gone",
+		    row->user);
+	return 0;
+}
+
 int
 web_run(struct gsh *g, const char *arg, size_t arg_len)
 {
@@ -325,12 +357,16 @@ web_run(struct gsh *g, const char *arg, size_t arg_len)
 	}
 	if (store_token_purge(g->st, when_now() - WEB_PURGE_AFTER, NULL) == -1)
 		log_warn("cannot purge expired web tokens: %s", err_msg());
-	/* The row says who: a user disabled since issue is refused here,
-	 * a grant revoked since issue by connect's own check below. */
-	if (store_user_get(g->st, row.user, &g->user) == -1 ||
-	    g->user.id != row.user_id || g->user.disabled) {
-		log_notice("web: token %s of %s refused: the user is disabled or "
-		    "gone", sel, row.user);
+	/*
+	 * The row says who: a token is worth no more than the key that
+	 * made it, so a key disabled or expired since issue (a stolen key
+	 * revoked) is refused here as identify() refuses it over ssh, and
+	 * so is a user disabled since; a grant revoked since issue is
+	 * refused by connect's own check below.
+	 */
+	if (web_identify(g, &row) == -1) {
+		log_notice("web: token %s of %s refused: %s", sel, row.user,
+		    err_msg());
 		fprintf(stderr, "gate-shell: access denied\n");
 		return GSH_EXIT_DENIED;
 	}

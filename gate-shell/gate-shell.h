@@ -44,6 +44,15 @@ struct gsh {
  * why, and it has been logged): every command is then withheld.
  */
 struct policy *gsh_policy(struct gsh *g);
+/*
+ * len bytes of text (a command line) as syslog may show it, into out:
+ * through gsh_policy() ("[blocked: RULE]" or masked), then escaped; a
+ * policy that does not load withholds it.
+ */
+void gsh_log_text(struct gsh *g, const char *text, size_t len, char *out,
+    size_t size);
+/* err_msg() the same way: a refusal's message may quote the command. */
+void gsh_log_err(struct gsh *g, char *out, size_t size);
 
 /* One parsed command line, as cmd_run() hands it to a verb. */
 struct call {

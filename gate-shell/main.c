@@ -211,8 +211,8 @@ gsh_policy(struct gsh *g)
 	return g->policy;
 }
 
-static void
-log_command(struct gsh *g, const char *cmd, size_t len, char *out,
+void
+gsh_log_text(struct gsh *g, const char *cmd, size_t len, char *out,
     size_t size)
 {
 	static struct policy_verdict v;
@@ -247,6 +247,16 @@ log_command(struct gsh *g, const char *cmd, size_t len, char *out,
 	free(flat);
 }
 
+void
+gsh_log_err(struct gsh *g, char *out, size_t size)
+{
+	char msg[512];
+
+	/* A copy: the policy may set an error of its own meanwhile. */
+	snprintf(msg, sizeof(msg), "%s", err_msg());
+	gsh_log_text(g, msg, strlen(msg), out, size);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -255,7 +265,7 @@ main(int argc, char *argv[])
 	struct opts o = { 0 };
 	struct origin or = { 0 };
 	struct argv shell = { 0 };
-	char cmdsafe[256], webtok[256];
+	char cmdsafe[256], webtok[256], why[256];
 	size_t weblen = 0;
 	int rc = GSH_EXIT_ERROR;
 
@@ -322,7 +332,7 @@ main(int argc, char *argv[])
 		log_warn("cannot record use of key %lld: %s", g.key.id,
 		    err_msg());
 
-	log_command(&g, or.command, or.command_len, cmdsafe, sizeof(cmdsafe));
+	gsh_log_text(&g, or.command, or.command_len, cmdsafe, sizeof(cmdsafe));
 	g.tty = isatty(0) && isatty(1);
 	if ((or.command == NULL || or.command_len == 0) && g.tty) {
 		log_info("user %s (key %lld) from %s: prompt", g.user.name,
@@ -340,8 +350,10 @@ main(int argc, char *argv[])
 	}
 	g.exit_status = -1;
 	if (cmd_run(&g, or.command, or.command_len) == -1) {
+		/* The error may quote the command ("unknown command '...'"). */
+		gsh_log_err(&g, why, sizeof(why));
 		log_notice("user %s (key %lld) from %s: refused command '%s': %s",
-		    g.user.name, g.key.id, g.peer, cmdsafe, err_msg());
+		    g.user.name, g.key.id, g.peer, cmdsafe, why);
 		fprintf(stderr, "gate-shell: %s\n", err_msg());
 		rc = err_kind() == ERR_USAGE ? GSH_EXIT_USAGE :
 		    err_kind() == ERR_DENIED ? GSH_EXIT_DENIED : GSH_EXIT_ERROR;

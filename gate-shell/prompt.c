@@ -15,7 +15,6 @@
 #include "err.h"
 #include "gate-shell.h"
 #include "log.h"
-#include "text.h"
 
 #define PROMPT "sshgate> "
 
@@ -64,7 +63,7 @@ read_line(char *buf, size_t size)
 int
 prompt_run(struct gsh *g)
 {
-	char line[ARGV_MAX_LEN + 2], safe[256];
+	char line[ARGV_MAX_LEN + 2], safe[256], why[256];
 	struct sigaction sa;
 	ssize_t n;
 
@@ -105,12 +104,15 @@ prompt_run(struct gsh *g)
 		if (strcmp(line, "exit") == 0 || strcmp(line, "quit") == 0 ||
 		    strcmp(line, "logout") == 0)
 			return 0;
-		text_escape(safe, sizeof(safe), line, (size_t)n);
+		/* A line typed here may hold a secret (a web token pasted at
+		 * the wrong prompt): syslog gets it after the policy. */
+		gsh_log_text(g, line, (size_t)n, safe, sizeof(safe));
 		g->exit_status = -1;
 		if (cmd_run(g, line, (size_t)n) == -1) {
+			gsh_log_err(g, why, sizeof(why));
 			log_notice("user %s (key %lld) from %s: refused command "
 			    "'%s' at the prompt: %s", g->user.name, g->key.id,
-			    g->peer, safe, err_msg());
+			    g->peer, safe, why);
 			fprintf(stderr, "gate-shell: %s\n", err_msg());
 			continue;
 		}

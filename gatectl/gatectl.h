@@ -48,5 +48,6 @@ int cmd_session(struct ctx *c, int argc, char *argv[]);
 int cmd_recordings(struct ctx *c, int argc, char *argv[]);
 int cmd_history(struct ctx *c, int argc, char *argv[]);
 int cmd_policy(struct ctx *c, int argc, char *argv[]);
+int cmd_token(struct ctx *c, int argc, char *argv[]);
 
 #endif

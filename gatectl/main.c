@@ -45,6 +45,8 @@ static const struct verb {
 	{ "history", cmd_history, "history [QUERY] [--user U] [--host H] "
 	    "[--unique] [--limit N] [--offset N] [--json]" },
 	{ "policy", cmd_policy, "policy check [FILE] | policy test 'COMMAND'" },
+	{ "token", cmd_token, "token list [--user U] [--json] | token revoke "
+	    "SELECTOR | token revoke --user U" },
 };
 
 static void

@@ -186,8 +186,20 @@ main(int argc, char *argv[])
 		 * The watcher lives as long as COMMAND with a copy of this
 		 * argv: a web token given to `gate-shell --web TOKEN` must
 		 * not stay readable in its /proc/PID/cmdline after gate-shell
-		 * wiped its own (THREATS row 30).
+		 * wiped its own (THREATS row 30). Every word after --web goes,
+		 * whatever it looks like: gate-shell trims blanks, so
+		 * " sgw_..." works as a token, and what gate-shell accepts is
+		 * its business, not ours to guess here. Making gate-shell
+		 * stricter would not be enough: this copy outlives
+		 * gate-shell's refusal by up to a second, with the token
+		 * still unused. The lookalike test stays for a token that is
+		 * not after --web (a frontend wrapping the command in sh -c).
 		 */
+		for (i = optind; i < argc; i++)
+			if (strcmp(argv[i], "--web") == 0)
+				break;
+		for (i++; i < argc; i++)
+			token_wipe(argv[i], strlen(argv[i]));
 		for (i = optind; i < argc; i++)
 			if (token_lookalike(argv[i]))
 				token_wipe(argv[i], strlen(argv[i]));

@@ -236,6 +236,15 @@ static const struct builtin builtin_block[] = {
 	    "[A-Z0-9]{5}" },
 	/* Header and payload of a JSON Web Token: "eyJ" is base64url "{\"". */
 	{ "jwt", "\\beyJ[A-Za-z0-9_-]{10,}+\\.eyJ[A-Za-z0-9_-]{10,}+\\." },
+	/*
+	 * sshgate's own one-time web token (lib/token.h: "sgw_", then 12 +
+	 * 43 base64url characters), pasted at a shell or after `ssh gate`
+	 * by mistake: blocked like the tokens above, so neither history nor
+	 * the "refused command" line in syslog keeps it. No word boundary
+	 * on either side: a token glued to other text still holds its
+	 * secret. Kept in step with TOKEN_LEN by test-policy.
+	 */
+	{ "sshgate-web-token", "sgw_[A-Za-z0-9_-]{55}" },
 };
 
 /*

@@ -176,7 +176,9 @@ static const char *const migrations[] = {
 	 * now, by the attaching gate-shell's (pid, start time), so a
 	 * listing can tell a live watcher from a dead one. web_tokens holds
 	 * one-time tokens by a public selector and the hash of their
-	 * secret, bound to user, host and login; web_throttle is one row
+	 * secret, bound to user, host and login, and to the key that made
+	 * it (deleting the key deletes its tokens; a disabled or expired
+	 * key's tokens are refused at redemption); web_throttle is one row
 	 * that counts recent failures (bounded, whatever a browser sends).
 	 */
 	"CREATE TABLE shares ("
@@ -203,6 +205,7 @@ static const char *const migrations[] = {
 	"  selector TEXT NOT NULL UNIQUE,"
 	"  hash BLOB NOT NULL,"
 	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  key_id INTEGER NOT NULL REFERENCES keys(id) ON DELETE CASCADE,"
 	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
 	"  login TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
@@ -210,6 +213,7 @@ static const char *const migrations[] = {
 	"  used_at INTEGER,"
 	"  session_id INTEGER);"
 	"CREATE INDEX web_tokens_expiry ON web_tokens(expires_at);"
+	"CREATE INDEX web_tokens_key ON web_tokens(key_id);"
 	"CREATE TABLE web_throttle ("
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  failures INTEGER NOT NULL,"
@@ -2071,6 +2075,7 @@ store_history_retain(struct store *st, int retention_days)
 {
 	sqlite3_stmt *s;
 	long long last = 0, now = (long long)when_now();
+	char sql[256];
 	int rc;
 
 	if (retention_days <= 0)
@@ -2087,8 +2092,17 @@ store_history_retain(struct store *st, int retention_days)
 		return 0;
 	if (exec(st, "BEGIN IMMEDIATE") == -1)
 		return -1;
+	/*
+	 * Shares end with their session; who watched is audit and goes
+	 * with the history of the same age.
+	 */
+	snprintf(sql, sizeof(sql), "DELETE FROM shares WHERE session_id IN "
+	    "(SELECT id FROM sessions WHERE ended_at IS NOT NULL); DELETE "
+	    "FROM attachments WHERE left_at IS NOT NULL AND left_at < %lld",
+	    now - 86400LL * retention_days);
 	if (store_history_purge(st, (time_t)(now - 86400LL * retention_days),
-	    NULL) == -1 || prep(st, "INSERT OR REPLACE INTO meta (key, value) "
+	    NULL) == -1 || exec(st, sql) == -1 ||
+	    prep(st, "INSERT OR REPLACE INTO meta (key, value) "
 	    "VALUES ('history_purged', ?1)", &s) == -1) {
 		store_rollback(st);
 		return -1;
@@ -2114,8 +2128,8 @@ store_history_retain(struct store *st, int retention_days)
 int
 store_token_add(struct store *st, const char *selector,
     const unsigned char hash[TOKEN_HASH_LEN], long long user_id,
-    long long host_id, const char *login, time_t now, time_t expires,
-    int max_live)
+    long long key_id, long long host_id, const char *login, time_t now,
+    time_t expires, int max_live)
 {
 	sqlite3_stmt *s;
 	int rc, live = 0;
@@ -2139,8 +2153,8 @@ store_token_add(struct store *st, const char *selector,
 		}
 	}
 	if (prep(st, "INSERT INTO web_tokens (selector, hash, user_id, host_id, "
-	    "login, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	    &s) == -1)
+	    "login, created_at, expires_at, key_id) VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "?6, ?7, ?8)", &s) == -1)
 		goto fail;
 	sqlite3_bind_text(s, 1, selector, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 2, hash, TOKEN_HASH_LEN, SQLITE_STATIC);
@@ -2149,6 +2163,7 @@ store_token_add(struct store *st, const char *selector,
 	sqlite3_bind_text(s, 5, login, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, (long long)now);
 	sqlite3_bind_int64(s, 7, (long long)expires);
+	sqlite3_bind_int64(s, 8, key_id);
 	rc = step_write(st, s, "add web token", NULL);
 	sqlite3_finalize(s);
 	if (rc == -1 || store_commit(st) == -1)
@@ -2173,7 +2188,7 @@ store_token_redeem(struct store *st, const char *selector,
 		return -1;
 	if (prep(st, "SELECT t.id, t.hash, t.user_id, u.name, t.host_id, "
 	    "h.name, t.login, t.created_at, t.expires_at, "
-	    "coalesce(t.used_at, 0) FROM web_tokens t "
+	    "coalesce(t.used_at, 0), t.key_id FROM web_tokens t "
 	    "JOIN users u ON u.id = t.user_id JOIN hosts h ON h.id = t.host_id "
 	    "WHERE t.selector = ?1", &s) == -1)
 		goto fail;
@@ -2191,6 +2206,7 @@ store_token_redeem(struct store *st, const char *selector,
 		out->created = (time_t)sqlite3_column_int64(s, 7);
 		out->expires = (time_t)sqlite3_column_int64(s, 8);
 		out->used = (time_t)sqlite3_column_int64(s, 9);
+		out->key_id = sqlite3_column_int64(s, 10);
 	}
 	sqlite3_finalize(s);
 	if (rc == -1)
@@ -2252,6 +2268,75 @@ store_token_purge(struct store *st, time_t before, long long *count)
 	rc = step_write(st, s, "purge web tokens", NULL);
 	sqlite3_finalize(s);
 	if (rc == 0 && count)
+		*count = sqlite3_changes(st->db);
+	return rc;
+}
+
+static void
+fill_token(sqlite3_stmt *s, void *r)
+{
+	struct web_token_row *t = r;
+
+	t->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, t->selector, sizeof(t->selector));
+	t->user_id = sqlite3_column_int64(s, 2);
+	col_text(s, 3, t->user, sizeof(t->user));
+	t->key_id = sqlite3_column_int64(s, 4);
+	t->host_id = sqlite3_column_int64(s, 5);
+	col_text(s, 6, t->host, sizeof(t->host));
+	col_text(s, 7, t->login, sizeof(t->login));
+	t->created = (time_t)sqlite3_column_int64(s, 8);
+	t->expires = (time_t)sqlite3_column_int64(s, 9);
+	t->used = (time_t)sqlite3_column_int64(s, 10);
+	t->session_id = sqlite3_column_int64(s, 11);
+}
+
+int
+store_token_list(struct store *st, const char *user,
+    struct web_token_row **rows, size_t *n)
+{
+	sqlite3_stmt *s;
+	long long uid;
+
+	if (user && id_of(st, "user", user, NULL, &uid) == -1)
+		return -1;
+	/* The hash stays here: a listing has no use for it. */
+	if (prep(st, "SELECT t.id, t.selector, t.user_id, u.name, t.key_id, "
+	    "t.host_id, h.name, t.login, t.created_at, t.expires_at, "
+	    "coalesce(t.used_at, 0), coalesce(t.session_id, 0) "
+	    "FROM web_tokens t JOIN users u ON u.id = t.user_id "
+	    "JOIN hosts h ON h.id = t.host_id "
+	    "WHERE ?1 IS NULL OR t.user_id = ?1 ORDER BY t.created_at, t.id",
+	    &s) == -1)
+		return -1;
+	if (user)
+		sqlite3_bind_int64(s, 1, uid);
+	return collect(st, s, sizeof(**rows), fill_token, (void **)rows, n);
+}
+
+int
+store_token_revoke(struct store *st, const char *selector, const char *user,
+    long long *count)
+{
+	sqlite3_stmt *s;
+	long long uid = 0;
+	int rc;
+
+	*count = 0;
+	if (user && id_of(st, "user", user, NULL, &uid) == -1)
+		return -1;
+	/* Used tokens stay: they name the session they opened. */
+	if (prep(st, "DELETE FROM web_tokens WHERE used_at IS NULL AND "
+	    "(?1 IS NULL OR selector = ?1) AND (?2 IS NULL OR user_id = ?2)",
+	    &s) == -1)
+		return -1;
+	if (selector)
+		sqlite3_bind_text(s, 1, selector, -1, SQLITE_STATIC);
+	if (user)
+		sqlite3_bind_int64(s, 2, uid);
+	rc = step_write(st, s, "revoke web tokens", NULL);
+	sqlite3_finalize(s);
+	if (rc == 0)
 		*count = sqlite3_changes(st->db);
 	return rc;
 }

@@ -314,7 +314,8 @@ int store_history_clear(struct store *st, const char *host, long long *count);
 int store_history_purge(struct store *st, time_t before, long long *count);
 /*
  * Purge at most once a day: when retention_days > 0 and the last purge
- * is more than a day old, delete what is older than retention_days.
+ * is more than a day old, delete what is older than retention_days:
+ * commands, and who watched sessions; shares of ended sessions go too.
  * Returns 1 when it purged, 0 when not due, -1.
  */
 int store_history_retain(struct store *st, int retention_days);
@@ -325,6 +326,9 @@ int store_history_retain(struct store *st, int retention_days);
  */
 struct web_token_row {
 	long long id, user_id, host_id;
+	long long key_id;		/* the key that made it */
+	long long session_id;		/* what it opened; 0: none yet */
+	char selector[16];		/* public (lib/token: 12 characters) */
 	char user[NAME_MAX_LEN + 1];
 	char host[NAME_MAX_LEN + 1];
 	char login[LOGIN_MAX_LEN + 1];
@@ -342,13 +346,15 @@ enum {
 #define STORE_THROTTLE_MAX	1000	/* the failure count stops there */
 
 /*
- * Store a token for (user_id, host_id, login) valid until expires. When
- * max_live > 0 and the user already holds that many unused, unexpired
- * tokens, nothing is stored and 1 is returned. Returns 0, 1, or -1.
+ * Store a token for (user_id, host_id, login) made by key key_id, valid
+ * until expires. When max_live > 0 and the user already holds that many
+ * unused, unexpired tokens, nothing is stored and 1 is returned. Returns
+ * 0, 1, or -1.
  */
 int store_token_add(struct store *st, const char *selector,
-    const unsigned char hash[32], long long user_id, long long host_id,
-    const char *login, time_t now, time_t expires, int max_live);
+    const unsigned char hash[32], long long user_id, long long key_id,
+    long long host_id, const char *login, time_t now, time_t expires,
+    int max_live);
 /*
  * Use the token of selector whose secret hashes to hash, once: in one
  * transaction, the hash is compared in constant time and the row marked
@@ -364,6 +370,20 @@ int store_token_session(struct store *st, long long token_id,
     long long session_id);
 /* Delete tokens that expired before before; *count (if given) how many. */
 int store_token_purge(struct store *st, time_t before, long long *count);
+/*
+ * Every token of user (NULL: of everyone), oldest first, for gatectl:
+ * the rows without their hashes. Returns 0, or -1 (ERR_USAGE for an
+ * unknown user).
+ */
+int store_token_list(struct store *st, const char *user,
+    struct web_token_row **rows, size_t *n);
+/*
+ * Delete the unused tokens with selector (NULL: any) of user (NULL:
+ * anyone's); *count gets how many. Used ones stay (they name their
+ * session). Returns 0, or -1 (ERR_USAGE for an unknown user).
+ */
+int store_token_revoke(struct store *st, const char *selector,
+    const char *user, long long *count);
 /*
  * The web entry's failure counter: one row, whatever the traffic. One
  * failure is forgotten per decay seconds without one; when fail is set,

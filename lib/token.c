@@ -117,7 +117,7 @@ token_hash_equal(const unsigned char a[TOKEN_HASH_LEN],
 int
 token_lookalike(const char *word)
 {
-	return strncmp(word, TOKEN_PREFIX, TOKEN_PREFIX_LEN) == 0;
+	return strstr(word, TOKEN_PREFIX) != NULL;
 }
 
 void

@@ -41,7 +41,11 @@ void token_hash(const struct token *t, unsigned char out[TOKEN_HASH_LEN]);
 /* Constant-time comparison of two hashes: 1 equal, 0 not. */
 int token_hash_equal(const unsigned char a[TOKEN_HASH_LEN],
     const unsigned char b[TOKEN_HASH_LEN]);
-/* Does word start like a token (for scrubbing argv copies)? 1 or 0. */
+/*
+ * Does word hold something that starts like a token, anywhere (for
+ * scrubbing argv copies: " sgw_..." or "sh -c '... sgw_...'" count)?
+ * 1 or 0.
+ */
 int token_lookalike(const char *word);
 /* Overwrite t (or any buffer that held a token) so no copy stays. */
 void token_wipe(void *p, size_t len);

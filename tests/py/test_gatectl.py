@@ -301,6 +301,33 @@ def test_group_and_grant_bad_input(gate, args, says):
     fails_cleanly(gate, *args, says=says)
 
 
+@pytest.mark.parametrize("args,says", [
+    (["token"], "usage: gatectl token list"),
+    (["token", "list", "extra"], None),
+    (["token", "list", "--user", "nobody"], "no such user 'nobody'"),
+    (["token", "list", "--user", "-x"], "invalid user name"),
+    (["token", "revoke"], None),
+    (["token", "revoke", "--user", "alice", "AAAAAAAAAAAA"], None),
+    (["token", "revoke", "AAAAAAAAAAAA", "BBBBBBBBBBBB"], None),
+    (["token", "revoke", "--user", "nobody"], "no such user 'nobody'"),
+    (["token", "revoke", "AAAAAAAAAAAA"], "no unused web token AAAAAAAAAAAA"),
+    (["token", "revoke", "AAAAAAAAAAA"], "invalid selector"),
+    (["token", "revoke", "AAAAAAAAAAA/"], "invalid selector"),
+    (["token", "revoke", "sgw_" + "A" * 55], "not the whole token"),
+])
+def test_token_bad_input(gate, args, says):
+    """The web token admin verbs (test_web.py has them working)."""
+    gate.ctl("user", "add", "alice")
+    r = fails_cleanly(gate, *args, says=says)
+    assert "A" * 40 not in r.stderr
+
+
+def test_token_list_empty(gate):
+    assert gate.ctl("token", "list", "--json").stdout == "[]\n"
+    assert gate.ctl("token", "list").stdout == "(none)\n"
+    assert "token list [--user U]" in gate.ctl("help").stdout
+
+
 def test_deleting_a_user_cascades(gate, keygen):
     _, pub = keygen("dan")
     gate.ctl("user", "add", "dan")

@@ -6,6 +6,7 @@ headless Chromium as the user, DevTools to look at the page and to type;
 idle-watch reads the terminal's inode times (8-second windows), hence
 timeouts of 10 s."""
 
+import json
 import os
 import re
 import signal
@@ -18,7 +19,8 @@ import pexpect
 import pytest
 
 from browser import Chromium
-from conftest import (BUILD, GATE_USER, TARGET_USER, children, free_port, run,
+from conftest import (BUILD, GATE_USER, INVALIDATIONS, TARGET_USER, children,
+                      ensure_account, fingerprint, free_port, invalidate, run,
                       stop_process, wait_port)
 
 TOKEN_RX = re.compile(r"\b(sgw_[A-Za-z0-9_-]{55})(?![A-Za-z0-9_-])")
@@ -70,7 +72,8 @@ def test_token_opens_one_session_once(make_bastion):
     sid, used, tsid = rows(b, "SELECT s.id, t.used_at, t.session_id FROM "
                               "sessions s, web_tokens t")[0]
     assert used and tsid == sid
-    assert s["peer"] == "web" and s["key_id"] is None and s["ended_at"]
+    # The session names the key that made the token, as over ssh.
+    assert s["peer"] == "web" and s["key_id"] == b.key_id and s["ended_at"]
     # Once: the same token again, in either mode, opens nothing.
     for args, inp in (((), f"{tok}\n"), ((tok,), "")):
         r = web_shell(b, *args, input=inp + "echo again\n")
@@ -119,9 +122,16 @@ def test_garbage_is_refused_before_the_database(make_bastion):
         assert r.returncode == 3, (bad, r.stderr)
         assert "not an sshgate web token" in r.stderr
         assert tok not in r.stderr and tok not in r.stdout
+    # Refused before the database: not even the throttle counted them.
+    assert b.gate.dump() == before
     r = web_shell(b, "sgw_" + "A" * 55)           # right shape, no such token
     assert r.returncode == 3 and "not valid" in r.stderr
-    assert b.gate.dump() != before          # only the throttle row changed
+    # Only the throttle row changed: it is new, and nothing else moved.
+    after = b.gate.dump()
+    throttle = [ln for ln in after if "web_throttle" in ln]
+    assert [ln for ln in after if ln not in throttle] == \
+        [ln for ln in before if "web_throttle" not in ln]
+    assert len([ln for ln in throttle if ln.startswith("INSERT")]) == 1
     assert rows(b, "SELECT failures FROM web_throttle") == [(1,)]
     assert rows(b, "SELECT used_at FROM web_tokens") == [(None,)]
     assert b.sessions() == []
@@ -190,6 +200,121 @@ def test_access_lost_after_issue_wins(make_bastion, how):
     assert r.returncode == 3, r.stderr
     assert "nope" not in r.stdout
     assert [s for s in b.sessions() if s["ended_at"] is None] == []
+
+
+@pytest.mark.parametrize("how", INVALIDATIONS)
+def test_key_revoked_after_issue_wins(make_bastion, keygen, how):
+    """A token is worth no more than the key that made it: a stolen key
+    disabled, expired or deleted takes its tokens with it, as identify()
+    refuses the key itself over ssh. Another key of the same user, still
+    valid, keeps its own tokens."""
+    b = make_bastion()
+    key2, pub2 = keygen("alice-second")
+    kid2 = b.gate.ctl("key", "add", "alice", "-", input=pub2).stdout
+    kid2 = int(re.search(r"key id (\d+)", kid2).group(1))
+    tok, _ = issue(b, "web1")
+    r = b.gate.shell("web-token web1", key_id=kid2, auth_key=pub2)
+    assert r.returncode == 0, r.stderr
+    tok2 = TOKEN_RX.search(r.stdout).group(1)
+    assert sorted(rows(b, "SELECT key_id FROM web_tokens")) == \
+        sorted([(b.key_id,), (kid2,)])
+    invalidate(b.gate, "alice", b.pub, how)
+    if how == "deleted":
+        # ON DELETE CASCADE: the stolen key's token is gone with it.
+        assert rows(b, "SELECT key_id FROM web_tokens") == [(kid2,)]
+    r = web_shell(b, tok, input="echo nope\n")
+    assert r.returncode == 3, r.stderr
+    assert "nope" not in r.stdout
+    assert b.sessions() == []
+    r = web_shell(b, tok2, input="echo other-$((2*4))\n")
+    if how == "user_disabled":
+        assert r.returncode == 3 and "other-8" not in r.stdout
+        assert b.sessions() == []
+    else:
+        assert r.returncode == 0 and "other-8" in r.stdout, r.stderr
+        (s,) = b.sessions()
+        assert s["key_id"] == kid2 and s["peer"] == "web"
+
+
+def test_gatectl_token_list_and_revoke(make_bastion):
+    """gatectl token list shows selectors and bindings, never a secret;
+    revoke deletes unused tokens, which are then refused."""
+    b = make_bastion()
+    tok1, _ = issue(b, "web1")
+    tok2, _ = issue(b, "web1", "--ttl", "10m")
+    tok3, _ = issue(b, "web1")
+    r = web_shell(b, tok3, input="echo used\n")
+    assert r.returncode == 0, r.stderr
+    out = b.gate.ctl("token", "list").stdout
+    js = b.gate.ctl("token", "list", "--user", "alice", "--json").stdout
+    for t in (tok1, tok2, tok3):
+        assert t[4:16] in out and t[4:16] in js
+        for text in (out, js):
+            assert t[16:] not in text and t[16:30] not in text
+    assert f"{TARGET_USER}@web1" in out and "unused" in out and "used" in out
+    lst = json.loads(js)
+    assert [t["selector"] for t in lst] == [tok1[4:16], tok2[4:16], tok3[4:16]]
+    assert {t["state"] for t in lst} == {"unused", "used"}
+    assert all(t["user"] == "alice" and t["host"] == "web1" and
+               t["login"] == TARGET_USER and t["key_id"] == b.key_id and
+               set(t) >= {"created", "expires", "used"} for t in lst)
+    assert lst[2]["session"] == b.sessions()[0]["id"]
+    assert "hash" not in js
+    # Revoke one by its selector; the whole token is refused as input.
+    r = b.gate.ctl("token", "revoke", tok1[4:16])
+    assert "revoked 1 unused web token" in r.stdout
+    r = web_shell(b, tok1, input="echo nope\n")
+    assert r.returncode == 3 and "nope" not in r.stdout
+    for bad in (tok2, "short", tok2[4:16] + "x", "../etc/passw"):
+        r = b.gate.ctl("token", "revoke", bad, check=False)
+        assert r.returncode == 2, (bad, r.stderr)
+        assert tok2[16:] not in r.stderr
+    r = b.gate.ctl("token", "revoke", tok3[4:16], check=False)
+    assert r.returncode == 2 and "no unused web token" in r.stderr
+    for args in ((), ("--user", "alice", tok2[4:16]), ("--user", "nobody")):
+        r = b.gate.ctl("token", "revoke", *args, check=False)
+        assert r.returncode == 2, (args, r.stderr)
+    # Revoke all of a user's: the used one stays (it names its session).
+    r = b.gate.ctl("token", "revoke", "--user", "alice")
+    assert "revoked 1 unused web token" in r.stdout
+    r = web_shell(b, tok2, input="echo nope\n")
+    assert r.returncode == 3 and "nope" not in r.stdout
+    assert rows(b, "SELECT count(*) FROM web_tokens") == [(1,)]
+    r = b.gate.ctl("token", "revoke", "--user", "alice")
+    assert "revoked 0 unused web tokens" in r.stdout
+
+
+def test_token_pasted_as_a_command_is_not_logged(make_bastion, syslog):
+    """A token given to `ssh gate` by mistake is an unknown command: the
+    refusal is logged, but the policy blocks the token's text."""
+    b = make_bastion()
+    tok, _ = issue(b, "web1")
+    syslog.clear()
+    for cmd in ((tok,), ("echo", tok), (" " + tok,)):
+        r = b.ssh(*cmd)
+        assert r.returncode == 2, r.stderr
+    line = syslog.wait_for(r"refused command '\[blocked: sshgate-web-token\]'")
+    assert line, syslog.lines()
+    # Pasted at the sshgate> prompt (not the web terminal's): the same.
+    argv = b.ssh_argv(tty=True)
+    p = pexpect.spawn(argv[0], [str(a) for a in argv[1:]], encoding="utf-8",
+                      timeout=30)
+    p.expect("sshgate> ")
+    p.sendline(tok)
+    p.expect("unknown command")
+    p.expect("sshgate> ")
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert syslog.wait_for(r"refused command '\[blocked: sshgate-web-token\]'"
+                           r" at the prompt: \[blocked: sshgate-web-token\]")
+    for line in syslog.lines():
+        assert tok[16:] not in line and tok[30:] not in line, line
+    r = b.gate.ctl("policy", "test", tok)
+    assert "sshgate-web-token" in r.stdout and tok[16:] not in r.stdout
+    # The token still works: nothing used it up.
+    r = web_shell(b, tok, input="echo fine\n")
+    assert r.returncode == 0 and "fine" in r.stdout, r.stderr
 
 
 def test_throttle_slows_repeated_failures(make_bastion):
@@ -332,6 +457,61 @@ def test_token_never_in_cmdline_or_syslog(make_bastion, syslog):
         assert secret not in line and secret[:20] not in line, line
 
 
+def test_padded_token_not_in_watcher_cmdline(make_bastion):
+    """A token word with a blank in front (gate-shell trims it, so it
+    works) is wiped from idle-watch's watcher too, not just words that
+    start with sgw_."""
+    b = make_bastion()
+    tok, _ = issue(b, "web1")
+    argv = as_gate(b.gate.bindir / "idle-watch", "-t", "10m", "--",
+                   *web_argv(b, " " + tok))
+    p = pexpect.spawn(argv[0], argv[1:],
+                      env={"TERM": "xterm", "PATH": "/usr/bin:/bin"},
+                      encoding="utf-8", timeout=30)
+    p.sendline("echo pad-$((6*7))")
+    p.expect("pad-42")
+    hits, seen = secret_in_cmdlines(tok[16:])
+    assert seen >= 2 and hits == []
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
+
+
+def test_watcher_wipes_every_word_after_web(bindir):
+    """idle-watch wipes the words after --web whatever they look like
+    (what gate-shell accepts as a token is not for it to guess), and
+    words holding sgw_ anywhere; other words stay. The command execs
+    sleep, so the watcher is the only process left with the words."""
+    word = f"not-like-a-token-{free_port()}"
+    argv = [str(bindir / "idle-watch"), "-t", "10m", "--", "sh", "-c",
+            "exec sleep 30", "keep-this-word", "--web", word, "x sgw_y"]
+    p = pexpect.spawn(argv[0], argv[1:], encoding="utf-8", timeout=30)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            watchers = [d for d in Path("/proc").iterdir() if d.name.isdigit()
+                        and _cmdline(d).startswith(str(bindir / "idle-watch")
+                                                   .encode())]
+            if watchers and _cmdline(Path(f"/proc/{p.pid}")) == \
+                    b"sleep\x0030\x00":
+                break
+            time.sleep(0.1)
+        assert len(watchers) == 1, watchers
+        line = _cmdline(watchers[0])
+        assert b"keep-this-word" in line and b"--web" in line
+        assert word.encode() not in line and b"sgw_" not in line
+    finally:
+        p.terminate(force=True)
+
+
+def _cmdline(d):
+    try:
+        return (d / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 @pytest.fixture
 def web(bindir, target_account):
     started = []
@@ -452,3 +632,74 @@ def test_shipped_frontend_units_keep_request_data_out():
     assert "--interface 127.0.0.1" in ttyd_exec
     assert "--check-origin" in ttyd_exec
     assert "--url-arg" not in ttyd_exec and " -a " not in ttyd_exec
+    # ttyd's parser faces the network: not as the gate account (nor
+    # root); it reaches gate only through sudo, for the one command line.
+    (user,) = re.findall(r"(?m)^User=(.*)$", ttyd)
+    assert user.strip() not in ("gate", "root", "")
+    # sudo must be able to switch users (comments may name these).
+    assert not re.search(r"(?m)^(DynamicUser|NoNewPrivileges)=", ttyd)
+    sudo_rx = r"/usr/bin/sudo -n -u gate -- (/\S+/idle-watch .*--web)\n"
+    command = re.search(sudo_rx, ttyd_exec.replace("\\\n", " ")).group(1)
+    rules = [ln for ln in ttyd_sudoers().splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    assert rules == [f"{user.strip()} ALL = (gate) NOPASSWD: {command}"]
+    assert "*" not in rules[0] and "," not in rules[0] and "ALL:" not in \
+        rules[0] and not command.endswith("--web ")
+
+
+def ttyd_sudoers():
+    return (Path(__file__).resolve().parents[2] / "contrib" / "ttyd" /
+            "sshgate-ttyd.sudoers").read_text()
+
+
+@pytest.mark.skipif(not Path("/usr/bin/sudo").exists(),
+                    reason="sudo is not installed (tests/run installs it)")
+def test_ttyd_sudo_rule_allows_only_the_exact_line(make_bastion, bindir):
+    """The shipped sudoers rule, with the test gate's accounts and paths
+    put in: the unprivileged frontend account runs the web entry as the
+    gate account with it, and nothing else: not with a token appended,
+    not another command, not as root."""
+    b = make_bastion()
+    tok, _ = issue(b, "web1")
+    front = GATE_USER[:-len("gate")] + "ttyd"
+    ensure_account(front, "/usr/sbin/nologin", "/nonexistent")
+    iw, gs = str(bindir / "idle-watch"), str(bindir / "gate-shell")
+    text = ttyd_sudoers().replace("sshgate-ttyd ALL", f"{front} ALL") \
+        .replace("(gate)", f"({GATE_USER})") \
+        .replace("/usr/local/bin/idle-watch", iw) \
+        .replace("/usr/local/libexec/sshgate/gate-shell",
+                 f"{gs} -c {b.gate.config}")
+    assert text.count(front) == 1 and text.count(iw) == 1
+    drop = Path(f"/etc/sudoers.d/{front}-test")
+    drop.write_text(text)
+    os.chmod(drop, 0o440)
+    try:
+        r = run(["visudo", "-c", "-f", str(drop)])
+        assert r.returncode == 0, r.stdout + r.stderr
+        exact = [iw, "-t", "15m", "--", gs, "-c", str(b.gate.config), "--web"]
+
+        def sudo(*words, runas=GATE_USER):
+            return ["setpriv", f"--reuid={front}", f"--regid={front}",
+                    "--clear-groups", "/usr/bin/sudo", "-n", "-u", runas,
+                    "--", *words]
+        for words, runas in (((*exact, tok), GATE_USER),
+                             ((*exact, "-c", "/tmp/x.ini"), GATE_USER),
+                             (exact, "root"), (("/bin/sh", "-c", "id"), GATE_USER),
+                             ((iw, "-t", "15m", gs, "-c", str(b.gate.config),
+                               "--web"), GATE_USER)):
+            r = run(sudo(*words, runas=runas), input="")
+            assert r.returncode == 1 and "sudo:" in r.stderr, (words, r)
+        assert rows(b, "SELECT used_at FROM web_tokens") == [(None,)]
+        argv = sudo(*exact)
+        p = pexpect.spawn(argv[0], argv[1:], encoding="utf-8", timeout=30,
+                          env={"TERM": "xterm", "PATH": "/usr/bin:/bin"})
+        p.expect("sshgate web token: ")
+        p.sendline(tok)
+        p.sendline("echo ttyd-$((6*7)); exit")
+        p.expect("ttyd-42")
+        p.expect(pexpect.EOF)
+        p.close()
+        (s,) = b.sessions()
+        assert s["peer"] == "web" and s["user_name"] == "alice"
+    finally:
+        drop.unlink()

@@ -15,6 +15,7 @@
 #include "err.h"
 #include "policy.h"
 #include "test.h"
+#include "token.h"
 
 struct want {
 	const char *cmd;
@@ -162,6 +163,13 @@ static const struct want permissive[] = {
 	{ "tool eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig", "jwt",
 	    1, "" },
 	{ "git log --grep=eyJ", "", 0, NULL },
+	/* sshgate's own web token, pasted where it does not belong: alone,
+	 * glued to other text, and a lookalike too short to be one. */
+	{ "sgw_AbCdEfGhIjKl-_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG",
+	    "sshgate-web-token", 1, "" },
+	{ "echo x=sgw_AbCdEfGhIjKl-_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH",
+	    "sshgate-web-token", 1, "" },
+	{ "grep sgw_ app.log; ls sgw_AbCdEfGhIjKl", "", 0, NULL },
 	/* What must be stored as typed. */
 	{ "git status", "", 0, NULL },
 	{ "history", "", 0, NULL },
@@ -595,6 +603,28 @@ closed(void)
 	policy_free(NULL);
 }
 
+/*
+ * The sshgate-web-token rule against tokens lib/token really makes, so
+ * a change of the token's shape cannot leave the rule behind.
+ */
+static void
+web_tokens(struct policy *p)
+{
+	struct token t;
+	char line[TOKEN_LEN + 32];
+	int i, n;
+
+	for (i = 0; i < 200; i++) {
+		CHECK(token_new(&t) == 0);
+		n = snprintf(line, sizeof(line), "%s%s", i % 2 ? "connect " : "",
+		    t.text);
+		CHECK(policy_check(p, line, (size_t)n, &v) == 0 && v.blocked &&
+		    strcmp(v.rule, "sshgate-web-token") == 0 &&
+		    strstr(v.masked, t.text + TOKEN_PREFIX_LEN) == NULL);
+	}
+	token_wipe(&t, sizeof(t));
+}
+
 int
 main(void)
 {
@@ -623,6 +653,7 @@ main(void)
 	CHECK(policy_check(p, "cat ~/.ssh/id_rsa", 17, &v) == 0);
 	CHECK_STR(v.reason, "matches block rule 'ssh-private-key' "
 	    "(built-in)");
+	web_tokens(p);
 	policy_free(p);
 
 	if ((p = policy_new(POLICY_STRICT)) == NULL) {

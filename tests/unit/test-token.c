@@ -11,11 +11,15 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "keys.h"
 #include "store.h"
 #include "test.h"
 #include "token.h"
 
 enum { N = 1000 };
+
+#define ED_LINE "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITF" \
+	"BUWFxgZGhscHR4f alice"
 
 static char dir[] = "/tmp/sshgate-test-token-XXXXXX";
 static struct token toks[N];
@@ -67,6 +71,7 @@ test_parse(void)
 	CHECK(strlen(t.text) == TOKEN_LEN);
 	CHECK(strncmp(t.text, TOKEN_PREFIX, TOKEN_PREFIX_LEN) == 0);
 	CHECK(token_lookalike(t.text) && !token_lookalike("sgx_1"));
+	CHECK(token_lookalike(" sgw_x") && token_lookalike("a --web sgw_"));
 	CHECK(token_parse(t.text, strlen(t.text), &u) == 0);
 	CHECK(strcmp(u.text, t.text) == 0 && strcmp(u.selector, t.selector) == 0);
 	CHECK(memcmp(u.secret, t.secret, sizeof(t.secret)) == 0);
@@ -103,9 +108,12 @@ static void
 test_store(void)
 {
 	struct store *st;
-	struct web_token_row row;
+	struct web_token_row row, *list = NULL;
 	struct user_row u;
 	struct host_row h;
+	struct pubkey k;
+	size_t nlist = 0;
+	long long kid = 0, revoked = -1;
 	unsigned char hash[TOKEN_HASH_LEN], wrong[TOKEN_HASH_LEN];
 	char path[256], wal[272];
 	long long purged = 0;
@@ -124,17 +132,19 @@ test_store(void)
 	CHECK(store_host_add(st, "web1", "127.0.0.1", 22, "www", NULL) == 0);
 	CHECK(store_user_get(st, "alice", &u) == 0);
 	CHECK(store_host_get(st, "web1", &h) == 1);
+	CHECK(key_parse_line(ED_LINE, strlen(ED_LINE), &k) == 0);
+	CHECK(store_key_add(st, "alice", &k, NULL, 0, &kid) == 0);
 
 	for (i = 0; i < N; i++) {
 		CHECK(token_new(&toks[i]) == 0);
 		token_hash(&toks[i], hash);
-		CHECK(store_token_add(st, toks[i].selector, hash, u.id, h.id,
+		CHECK(store_token_add(st, toks[i].selector, hash, u.id, kid, h.id,
 		    "www", now, now + 1800, 0) == 0);
 	}
 	/* The cap counts unused, unexpired tokens of the user. */
-	CHECK(store_token_add(st, "capcapcapcap", hash, u.id, h.id, "www", now,
+	CHECK(store_token_add(st, "capcapcapcap", hash, u.id, kid, h.id, "www", now,
 	    now + 60, N) == 1);
-	CHECK(store_token_add(st, "capcapcapcap", hash, u.id, h.id, "www",
+	CHECK(store_token_add(st, "capcapcapcap", hash, u.id, kid, h.id, "www",
 	    now + 1800, now + 1860, N) == 0);
 
 	/* Exactly once, bound to its row. */
@@ -143,7 +153,8 @@ test_store(void)
 	    STORE_TOKEN_OK);
 	CHECK(strcmp(row.user, "alice") == 0 && strcmp(row.host, "web1") == 0 &&
 	    strcmp(row.login, "www") == 0 && row.user_id == u.id &&
-	    row.used == now + 1 && row.expires == now + 1800);
+	    row.used == now + 1 && row.expires == now + 1800 &&
+	    row.key_id == kid);
 	CHECK(store_token_session(st, row.id, 4242424242LL) == 0);
 	CHECK(store_token_redeem(st, toks[0].selector, hash, now + 2, &row) ==
 	    STORE_TOKEN_USED);
@@ -180,6 +191,21 @@ test_store(void)
 		store_web_throttle(st, now + 3600, 1, 60, &n);
 	CHECK(n == STORE_THROTTLE_MAX);
 
+	/* gatectl token list and revoke: used ones stay, unused ones go. */
+	CHECK(store_token_list(st, "alice", &list, &nlist) == 0);
+	CHECK(nlist == N + 1 && list && list[0].key_id == kid &&
+	    strcmp(list[0].user, "alice") == 0 && list[0].used == now + 1 &&
+	    list[0].session_id == 4242424242LL && list[N].used == 0 &&
+	    strcmp(list[N].selector, "capcapcapcap") == 0);
+	free(list);
+	CHECK(store_token_list(st, "nobody", &list, &nlist) == -1 &&
+	    err_kind() == ERR_USAGE);
+	CHECK(store_token_revoke(st, toks[0].selector, NULL, &revoked) == 0 &&
+	    revoked == 0);		/* used: kept */
+	CHECK(store_token_revoke(st, "capcapcapcap", NULL, &revoked) == 0 &&
+	    revoked == 1);
+	CHECK(store_token_revoke(st, NULL, "nobody", &revoked) == -1);
+
 	store_close(st);
 	/* Distinct, and nowhere in the files: not the token, not the secret
 	 * in either form; the selectors are there (they are public). */
@@ -208,6 +234,14 @@ test_store(void)
 	CHECK(store_token_purge(st, now + 1801, &purged) == 0);
 	CHECK(purged == N);
 	CHECK(store_token_purge(st, now + 1801, &purged) == 0 && purged == 0);
+	/* Deleting the key that made a token deletes it (ON DELETE CASCADE). */
+	CHECK(store_token_add(st, "cascadecasca", hash, u.id, kid, h.id, "www",
+	    now, now + 60, 0) == 0);
+	CHECK(store_token_list(st, NULL, &list, &nlist) == 0 && nlist == 1);
+	free(list);
+	CHECK(store_key_del(st, k.fp) == 0);
+	CHECK(store_token_list(st, NULL, &list, &nlist) == 0 && nlist == 0);
+	free(list);
 	store_close(st);
 }
 
