@@ -276,12 +276,8 @@ web_identify(struct gsh *g, const struct web_token_row *row)
 		return -1;
 	if (found == 0 || g->key.user_id != row->user_id)
 		return err_set(ERR_DENIED, "key id %lld is gone", row->key_id);
-	if (g->key.user_disabled)
-		return err_set(ERR_DENIED, "user %s is disabled", g->key.user);
-	if (g->key.disabled)
-		return err_set(ERR_DENIED, "key %s is disabled", g->key.fp);
-	if (g->key.expires && g->key.expires <= when_now())
-		return err_set(ERR_DENIED, "key %s has expired", g->key.fp);
+	if (gsh_key_check(&g->key) == -1)
+		return -1;
 	if (store_user_get(g->st, row->user, &g->user) == -1 ||
 	    g->user.id != row->user_id || g->user.disabled)
 		return err_set(ERR_DENIED, "user %s is disabled or gone",

@@ -45,6 +45,12 @@ struct gsh {
  */
 struct policy *gsh_policy(struct gsh *g);
 /*
+ * Is key k (as store_key_by_id() read it) still good: neither it nor its
+ * user disabled, not expired? Over ssh and for a web token alike.
+ * Returns 0, or -1 with an ERR_DENIED error saying which.
+ */
+int gsh_key_check(const struct key_row *k);
+/*
  * len bytes of text (a command line) as syslog may show it, into out:
  * through gsh_policy() ("[blocked: RULE]" or masked), then escaped; a
  * policy that does not load withholds it.

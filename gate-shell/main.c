@@ -178,13 +178,21 @@ identify(struct gsh *g, long long key_id, const struct origin *or)
 	if (g->cfg->verify_auth_info &&
 	    authinfo_check(or->auth_info, &g->key) == -1)
 		return -1;
-	if (g->key.user_disabled)
-		return err_set(ERR_SYS, "user %s is disabled", g->key.user);
-	if (g->key.disabled)
-		return err_set(ERR_SYS, "key %s is disabled", g->key.fp);
-	if (g->key.expires && g->key.expires <= when_now())
-		return err_set(ERR_SYS, "key %s has expired", g->key.fp);
+	if (gsh_key_check(&g->key) == -1)
+		return -1;
 	return store_user_get(g->st, g->key.user, &g->user);
+}
+
+int
+gsh_key_check(const struct key_row *k)
+{
+	if (k->user_disabled)
+		return err_set(ERR_DENIED, "user %s is disabled", k->user);
+	if (k->disabled)
+		return err_set(ERR_DENIED, "key %s is disabled", k->fp);
+	if (k->expires && k->expires <= when_now())
+		return err_set(ERR_DENIED, "key %s has expired", k->fp);
+	return 0;
 }
 
 /*
