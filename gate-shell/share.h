@@ -28,7 +28,7 @@
 #include "name.h"
 #include "ring.h"
 
-#define SHARE_OUT_BUF	(256 * 1024)	/* per watcher, output not yet sent */
+#define SHARE_OUT_BUF	(1024 * 1024)	/* per watcher, output not yet sent */
 #define SHARE_HELLO_MS	5000		/* to say who one is */
 #define SHARE_DRAIN_MS	5000		/* for a goodbye to go out */
 #define SHARE_RECHECK_MS 10000		/* shares checked again, while watched */
