@@ -207,13 +207,16 @@ share_pollfds(struct share_hub *h, int *n)
 	return h->pfd;
 }
 
-/* What the loop should wait for on watcher i (and on the terminal). */
+/*
+ * What the loop should wait for on watcher i, and on the terminal when
+ * any co-driver's keys wait for it. Only a change of keys (plen) needs
+ * the walk over every watcher; output alone (flush) does not.
+ */
 static void
 set_events(struct share_hub *h, int i)
 {
 	struct share_watcher *w = &h->w[i];
 	struct pollfd *p = &h->pfd[1 + i];
-	int k, keys = 0;
 
 	p->fd = w->fd;
 	p->events = 0;
@@ -221,6 +224,14 @@ set_events(struct share_hub *h, int i)
 		p->events |= POLLIN;
 	if (w->len > 0)
 		p->events |= POLLOUT;
+}
+
+static void
+set_keys_events(struct share_hub *h, int i)
+{
+	int k, keys = 0;
+
+	set_events(h, i);
 	for (k = 0; k < h->nslots; k++)
 		keys |= h->w[k].plen > 0;
 	h->pfd[h->npfd - 1].fd = keys ? h->o.master : -1;
@@ -240,7 +251,7 @@ forget(struct share_hub *h, int i)
 	memset(w, 0, sizeof(*w) - sizeof(w->in) - sizeof(w->pend));
 	w->fd = -1;
 	w->state = SW_FREE;
-	set_events(h, i);
+	set_keys_events(h, i);
 }
 
 /* Write what is pending; returns -1 when the peer is gone. */
@@ -303,6 +314,7 @@ goodbye(struct share_hub *h, int i, const char *msg)
 	}
 	w->off = w->len = 0;
 	w->plen = 0;
+	set_keys_events(h, i);
 	queue(w, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	w->state = SW_CLOSING;
 	w->deadline = when_mono_ns() + SHARE_DRAIN_MS * 1000000LL;
@@ -445,7 +457,7 @@ type_keys(struct share_hub *h, int i)
 		w->plen = 0;
 	if (w->plen == 0)
 		w->poff = 0;
-	set_events(h, i);
+	set_keys_events(h, i);
 }
 
 static void recheck(struct share_hub *h);
@@ -598,7 +610,7 @@ recheck(struct share_hub *h)
 				h->o.event(h->o.arg, SHARE_JOIN, w,
 				    "now read-only");
 				w->plen = w->poff = 0;
-				set_events(h, i);
+				set_keys_events(h, i);
 				if (queue(w, msg, sizeof(msg) - 1) == 0 &&
 				    flush(h, i) == -1) {
 					h->o.event(h->o.arg, SHARE_LEAVE, w, "");

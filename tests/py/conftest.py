@@ -95,8 +95,15 @@ def ensure_account(name, shell, home):
     except KeyError:
         run(["useradd", "--system", "--no-create-home", "--user-group",
              "--home-dir", home, "--shell", shell, name], check=True)
-    run(["usermod", "--shell", shell, "--home", home, "--password", "*", name],
-        check=True)
+    # usermod refuses (8) while the account has processes: a previous
+    # suite's last session may still be ending on a target.
+    for _ in range(50):
+        r = run(["usermod", "--shell", shell, "--home", home, "--password",
+                 "*", name])
+        if r.returncode != 8:
+            break
+        time.sleep(0.2)
+    assert r.returncode == 0, f"usermod {name}: {r.returncode} {r.stderr}"
     return pwd.getpwnam(name)
 
 

@@ -449,9 +449,9 @@ def test_only_terminal_sessions_are_shared(bastion, keygen):
     no socket and cannot be shared or attached."""
     key, pub = keygen(f"bob-{free_port()}")
     enroll(bastion.gate, "bob", pub)
-    p = subprocess.Popen(bastion.ssh_argv("connect", "web1", "--", "sleep",
-                                          "30"),
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    # cat ends with its stdin: nothing is left on the target afterwards.
+    p = subprocess.Popen(bastion.ssh_argv("connect", "web1", "--", "cat"),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     try:
         sid = live_session(bastion)["id"]
@@ -463,8 +463,7 @@ def test_only_terminal_sessions_are_shared(bastion, keygen):
         r = bastion.ssh("attach", sid)
         assert r.returncode == 2 and "only terminal sessions" in r.stderr
     finally:
-        p.kill()
-        p.wait()
+        p.communicate(timeout=30)
 
 
 def test_taking_rw_back_applies_at_once(party):
