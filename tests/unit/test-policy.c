@@ -611,7 +611,11 @@ static void
 web_tokens(struct policy *p)
 {
 	struct token t;
-	char line[TOKEN_LEN + 32];
+	/*
+	 * Zeroed: PCRE2's JIT may look a few bytes past the subject, and
+	 * valgrind would flag the uninitialised stack there.
+	 */
+	char line[TOKEN_LEN + 32] = { 0 };
 	int i, n;
 
 	for (i = 0; i < 200; i++) {
