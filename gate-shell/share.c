@@ -3,8 +3,8 @@
  * share.h). Everything here runs inside the session's one poll loop:
  * sockets are non-blocking, and a watcher's output is appended to its
  * own fixed buffer and written when the socket takes it. The only wait
- * is the database: one connection, opened after every fork the session
- * makes, asked when someone joins, when shares change, and every
+ * is the database: one connection, opened at the first join (after every
+ * fork the session makes), asked when someone joins, when shares change, and every
  * SHARE_RECHECK_MS while anyone watches (so a user disabled or deleted
  * meanwhile loses the session too). Its reads do not wait for writers
  * (WAL) and its busy timeout is short: a busy database refuses a join
@@ -176,13 +176,6 @@ share_open(const struct share_opts *o)
 	}
 	if (listen(h->lfd, 8) == -1) {
 		err_set(ERR_SYS, "listen: %s", strerror(errno));
-		unlinkat(h->dirfd, h->name, 0);
-		goto fail;
-	}
-	/* Read-write, not STORE_RDONLY: that may open an immutable file. */
-	if ((h->st = store_open(o->database, STORE_NOMIGRATE,
-	    o->db_timeout_ms < DB_WAIT_MS ? o->db_timeout_ms :
-	    DB_WAIT_MS)) == NULL) {
 		unlinkat(h->dirfd, h->name, 0);
 		goto fail;
 	}
@@ -358,6 +351,15 @@ allowed(struct share_hub *h, const struct frame_hello *hello, int *rw)
 	struct user_row u;
 	int srw = 0, found;
 
+	/*
+	 * Opened at the first join and kept: most sessions never have a
+	 * watcher and need not carry a connection. Read-write, not
+	 * STORE_RDONLY, which may open the file as immutable.
+	 */
+	if (h->st == NULL && (h->st = store_open(h->o.database,
+	    STORE_NOMIGRATE, h->o.db_timeout_ms < DB_WAIT_MS ?
+	    h->o.db_timeout_ms : DB_WAIT_MS)) == NULL)
+		return -1;
 	if (store_user_get(h->st, hello->user, &u) == -1)
 		return err_kind() == ERR_USAGE ? 0 : -1;
 	if (u.id != hello->user_id || u.disabled)
