@@ -1329,6 +1329,33 @@ def fmt(x, d=0):
     return "-" if x is None else f"{x:,.{d}f}"
 
 
+def noise_lines(comparisons, with_ratio):
+    """The "Noise:" paragraph under a comparison table: for each pair and
+    metric, the difference of medians against the spread of the reps and
+    whether every rep moved the same way."""
+    parts, bad = [], []
+    for pair, c in comparisons.items():
+        for m, unit, d in (("mib_s", "MiB/s", 1), ("echo_median_us", "us",
+                                                     0)):
+            x = c.get(m)
+            if not x or "within_noise" not in x:
+                continue
+            what = f"{pair} {'throughput' if m == 'mib_s' else 'echo'}"
+            parts.append(f"{what} {x['diff']:+.{d}f} {unit} ("
+                         + (f"x{x['ratio']}, " if with_ratio else "")
+                         + f"spread {x['spread']:.{d}f}, per rep "
+                         f"{x['paired_up']}+/{x['paired_down']}-)")
+            if not x["within_noise"]:
+                bad.append(what)
+    if not parts:
+        return []
+    return ["", "Noise: " + "; ".join(parts) + " -> " + (
+        "all within run-to-run noise (each difference of medians "
+        "smaller than the spread of the reps, and not the same sign "
+        "in every rep)" if not bad else
+        "NOT within run-to-run noise: " + ", ".join(bad))]
+
+
 def idle_table(ic):
     """The "Idle watching" section: each -idle stack against its base."""
     if not ic:
@@ -1358,26 +1385,7 @@ def idle_table(ic):
                f"{fmt(ru.get('private'))} "
                f"| {fmt(w['sched_ms_per_run'], 2)}, "
                f"{fmt(w['ctxt_per_run'])} |" if w else "| - | - |"))
-    parts, bad = [], []
-    for pair, c in ic.items():
-        for m, unit, d in (("mib_s", "MiB/s", 1), ("echo_median_us", "us",
-                                                     0)):
-            x = c.get(m)
-            if not x or "within_noise" not in x:
-                continue
-            what = f"{pair} {'throughput' if m == 'mib_s' else 'echo'}"
-            parts.append(f"{what} {x['diff']:+.{d}f} {unit} (spread "
-                         f"{x['spread']:.{d}f}, per rep {x['paired_up']}+/"
-                         f"{x['paired_down']}-)")
-            if not x["within_noise"]:
-                bad.append(what)
-    if parts:
-        lines += ["", "Noise: " + "; ".join(parts) + " -> " + (
-            "all within run-to-run noise (each difference of medians "
-            "smaller than the spread of the reps, and not the same sign "
-            "in every rep)" if not bad else
-            "NOT within run-to-run noise: " + ", ".join(bad))]
-    return lines
+    return lines + noise_lines(ic, with_ratio=False)
 
 
 def share_table(s, sc):
@@ -1425,24 +1433,7 @@ def share_table(s, sc):
                   f"(bytes into the payload: {wt['dropped_before']}); "
                   f"`sessions --json` watchers at the start of each run: "
                   f"{listed}"]
-    parts, bad = [], []
-    for pair, c in sc.items():
-        for m, unit, d in (("mib_s", "MiB/s", 1), ("echo_median_us", "us",
-                                                     0)):
-            x = c.get(m)
-            if not x or "within_noise" not in x:
-                continue
-            what = f"{pair} {'throughput' if m == 'mib_s' else 'echo'}"
-            parts.append(f"{what} {x['diff']:+.{d}f} {unit} (x{x['ratio']}, "
-                         f"spread {x['spread']:.{d}f}, per rep "
-                         f"{x['paired_up']}+/{x['paired_down']}-)")
-            if not x["within_noise"]:
-                bad.append(what)
-    if parts:
-        lines += ["", "Noise: " + "; ".join(parts) + " -> " + (
-            "all within run-to-run noise" if not bad else
-            "NOT within run-to-run noise: " + ", ".join(bad))]
-    return lines
+    return lines + noise_lines(sc, with_ratio=True)
 
 
 def tables(s, runs, args, ic=None, sc=None):
