@@ -18,56 +18,15 @@
 #include "json.h"
 #include "log.h"
 #include "name.h"
-#include "proc.h"
 #include "session.h"
 #include "table.h"
 #include "when.h"
 
-/* Who watches the live sessions: attachments whose gate-shell lives. */
-struct watchers {
-	struct attach_row *a;
-	size_t n;
-};
-
-static int
-watchers_load(struct gsh *g, struct watchers *w)
-{
-	size_t i, k = 0;
-
-	if (store_attach_list(g->st, 0, &w->a, &w->n) == -1)
-		return -1;
-	for (i = 0; i < w->n; i++)
-		if (proc_alive(w->a[i].pid, w->a[i].pid_start))
-			w->a[k++] = w->a[i];
-	w->n = k;
-	return 0;
-}
-
-/* "bob (rw), carol" for session id, "-" for nobody. */
-static void
-watchers_text(const struct watchers *w, long long id, char *out, size_t size)
-{
-	size_t i, len = 0;
-	int k;
-
-	snprintf(out, size, "-");
-	for (i = 0; i < w->n; i++) {
-		if (w->a[i].session_id != id)
-			continue;
-		k = snprintf(out + len, size - len, "%s%s%s", len ? ", " : "",
-		    w->a[i].user, w->a[i].rw ? " (rw)" : "");
-		if (k < 0 || (size_t)k >= size - len)
-			break;
-		len += (size_t)k;
-	}
-}
-
 static void
 print_json(FILE *f, const struct session_row *r, size_t n,
-    const struct watchers *w)
+    const struct attach_row *w, size_t nw)
 {
-	size_t i, k;
-	int first;
+	size_t i;
 
 	fputc('[', f);
 	for (i = 0; i < n; i++) {
@@ -80,25 +39,15 @@ print_json(FILE *f, const struct session_row *r, size_t n,
 		json_kv_bool(f, 0, "tty", r[i].tty);
 		json_kv_str(f, 0, "command", r[i].command);
 		json_kv_str(f, 0, "from", r[i].peer);
-		fputs(",\"watchers\":[", f);
-		for (k = 0, first = 1; k < w->n; k++) {
-			if (w->a[k].session_id != r[i].id)
-				continue;
-			fputs(first ? "{" : ",{", f);
-			json_kv_str(f, 1, "user", w->a[k].user);
-			json_kv_bool(f, 0, "rw", w->a[k].rw);
-			json_kv_time(f, 0, "since", w->a[k].joined);
-			fputc('}', f);
-			first = 0;
-		}
-		fputs("]}", f);
+		session_watchers_json(f, w, nw, r[i].id);
+		fputc('}', f);
 	}
 	fputs("]\n", f);
 }
 
 static int
 print_table(FILE *f, const struct session_row *r, size_t n, int all,
-    const struct watchers *w)
+    const struct attach_row *w, size_t nw)
 {
 	struct table *t;
 	char id[24], start[WHEN_ISO_LEN], watch[200];
@@ -116,7 +65,7 @@ print_table(FILE *f, const struct session_row *r, size_t n, int all,
 		snprintf(id, sizeof(id), "%lld", r[i].id);
 		snprintf(target, sizeof(target), "%s@%s", r[i].login, r[i].host);
 		when_iso(r[i].started, start);
-		watchers_text(w, r[i].id, watch, sizeof(watch));
+		session_watchers_text(w, nw, r[i].id, watch, sizeof(watch));
 		if (all)
 			rc = table_row(t, (const char *[]){ id, r[i].user,
 			    target, start, r[i].tty ? "yes" : "no",
@@ -138,8 +87,8 @@ int
 cmd_sessions(struct gsh *g, const struct call *c)
 {
 	struct session_row *r;
-	struct watchers w = { 0 };
-	size_t n;
+	struct attach_row *w;
+	size_t n, nw;
 	int rc = 0;
 
 	if (c->all && !g->user.is_admin)
@@ -150,15 +99,15 @@ cmd_sessions(struct gsh *g, const struct call *c)
 	if (store_session_list(g->st, c->all ? 0 : g->user.id, 1, 0, &r,
 	    &n) == -1)
 		return -1;
-	if (watchers_load(g, &w) == -1) {
+	if (session_watchers(g->st, &w, &nw) == -1) {
 		free(r);
 		return -1;
 	}
 	if (c->json)
-		print_json(g->out, r, n, &w);
+		print_json(g->out, r, n, w, nw);
 	else
-		rc = print_table(g->out, r, n, c->all, &w);
-	free(w.a);
+		rc = print_table(g->out, r, n, c->all, w, nw);
+	free(w);
 	free(r);
 	return rc;
 }

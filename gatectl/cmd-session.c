@@ -1,7 +1,8 @@
 /*
  * gatectl session: list and kill sessions, for administrators. The same
- * reaping and killing as gate-shell's `sessions` and `kill` (lib/session),
- * so rows of dead gate-shells are closed as lost before they are shown.
+ * reaping, killing and watcher listing as gate-shell's `sessions` and
+ * `kill` (lib/session), so rows of dead gate-shells are closed as lost
+ * before they are shown, and live ones show who is attached.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,7 +20,8 @@
 #define USAGE "session list [--all] [--json] | session kill ID"
 
 static void
-print_json(const struct session_row *r, size_t n)
+print_json(const struct session_row *r, size_t n, const struct attach_row *w,
+    size_t nw)
 {
 	size_t i;
 
@@ -41,22 +43,25 @@ print_json(const struct session_row *r, size_t n)
 		json_kv_str(stdout, 0, "command", r[i].command);
 		json_kv_str(stdout, 0, "from", r[i].peer);
 		json_kv_str(stdout, 0, "message", r[i].message);
+		if (!r[i].ended)
+			session_watchers_json(stdout, w, nw, r[i].id);
 		fputc('}', stdout);
 	}
 	fputs("]\n", stdout);
 }
 
 static int
-print_table(const struct session_row *r, size_t n)
+print_table(const struct session_row *r, size_t n, const struct attach_row *w,
+    size_t nw)
 {
 	struct table *t;
 	char id[24], start[WHEN_ISO_LEN], end[WHEN_ISO_LEN], st[16],
-	    bytes[48], target[NAME_MAX_LEN + LOGIN_MAX_LEN + 2];
+	    bytes[48], target[NAME_MAX_LEN + LOGIN_MAX_LEN + 2], watch[200];
 	size_t i;
 	int rc = 0;
 
 	if ((t = table_new((const char *[]){ "ID", "USER", "TARGET", "STARTED",
-	    "ENDED", "REASON", "EXIT", "IN/OUT", NULL })) == NULL)
+	    "ENDED", "REASON", "EXIT", "IN/OUT", "WATCHERS", NULL })) == NULL)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
 		snprintf(id, sizeof(id), "%lld", r[i].id);
@@ -67,10 +72,12 @@ print_table(const struct session_row *r, size_t n)
 		snprintf(st, sizeof(st), "%d", r[i].exit_status);
 		snprintf(bytes, sizeof(bytes), "%lld/%lld", r[i].bytes_in,
 		    r[i].bytes_out);
+		session_watchers_text(w, r[i].ended ? 0 : nw, r[i].id, watch,
+		    sizeof(watch));
 		rc = table_row(t, (const char *[]){ id, r[i].user, target,
 		    start, r[i].ended ? end : "live",
 		    r[i].end_reason[0] ? r[i].end_reason : "-",
-		    r[i].exit_status >= 0 ? st : "-", bytes });
+		    r[i].exit_status >= 0 ? st : "-", bytes, watch });
 	}
 	if (rc == 0)
 		table_print(t, stdout);
@@ -86,7 +93,8 @@ list(struct ctx *c, int argc, char *argv[])
 		{ "all", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 } };
 	struct session_row *r;
-	size_t n;
+	struct attach_row *w;
+	size_t n, nw;
 	int ch, json = 0, all = 0, rc;
 
 	optind = 0;
@@ -103,11 +111,16 @@ list(struct ctx *c, int argc, char *argv[])
 	if (ctx_store(c) == NULL || session_reap(c->st) == -1 ||
 	    store_session_list(c->st, 0, !all, all ? 1000 : 0, &r, &n) == -1)
 		return -1;
+	if (session_watchers(c->st, &w, &nw) == -1) {
+		free(r);
+		return -1;
+	}
 	rc = 0;
 	if (json)
-		print_json(r, n);
+		print_json(r, n, w, nw);
 	else
-		rc = print_table(r, n);
+		rc = print_table(r, n, w, nw);
+	free(w);
 	free(r);
 	return rc;
 }

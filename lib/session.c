@@ -1,6 +1,6 @@
 /*
- * session: reaping and killing, always through proc_* so a recycled pid
- * is never mistaken for a gate-shell.
+ * session: reaping, killing and who watches, always through proc_* so a
+ * recycled pid is never mistaken for a gate-shell.
  */
 #include <limits.h>
 #include <signal.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "json.h"
 #include "log.h"
 #include "proc.h"
 #include "session.h"
@@ -82,4 +83,58 @@ session_kill(struct store *st, const struct session_row *x, int grace_ms)
 	    rc == 0 ? "its gate-shell was gone" : "killed") == -1)
 		return -1;
 	return 0;
+}
+
+int
+session_watchers(struct store *st, struct attach_row **rows, size_t *n)
+{
+	size_t i, k = 0;
+
+	if (store_attach_list(st, 0, rows, n) == -1)
+		return -1;
+	for (i = 0; i < *n; i++)
+		if (proc_alive((*rows)[i].pid, (*rows)[i].pid_start))
+			(*rows)[k++] = (*rows)[i];
+	*n = k;
+	return 0;
+}
+
+void
+session_watchers_text(const struct attach_row *w, size_t n, long long id,
+    char *out, size_t size)
+{
+	size_t i, len = 0;
+	int k;
+
+	snprintf(out, size, "-");
+	for (i = 0; i < n; i++) {
+		if (w[i].session_id != id)
+			continue;
+		k = snprintf(out + len, size - len, "%s%s%s", len ? ", " : "",
+		    w[i].user, w[i].rw ? " (rw)" : "");
+		if (k < 0 || (size_t)k >= size - len)
+			break;
+		len += (size_t)k;
+	}
+}
+
+void
+session_watchers_json(FILE *f, const struct attach_row *w, size_t n,
+    long long id)
+{
+	size_t i;
+	int first = 1;
+
+	fputs(",\"watchers\":[", f);
+	for (i = 0; i < n; i++) {
+		if (w[i].session_id != id)
+			continue;
+		fputs(first ? "{" : ",{", f);
+		json_kv_str(f, 1, "user", w[i].user);
+		json_kv_bool(f, 0, "rw", w[i].rw);
+		json_kv_time(f, 0, "since", w[i].joined);
+		fputc('}', f);
+		first = 0;
+	}
+	fputc(']', f);
 }

@@ -9,6 +9,8 @@
 #ifndef SSHGATE_SESSION_H
 #define SSHGATE_SESSION_H
 
+#include <stdio.h>
+
 #include "store.h"
 
 /* Close the rows of dead gate-shells. Returns how many, or -1. */
@@ -22,5 +24,16 @@ int session_reap(struct store *st);
  * lost. Returns 0, or -1 with an error.
  */
 int session_kill(struct store *st, const struct session_row *x, int grace_ms);
+/*
+ * Who watches live sessions (attach): the attachments whose gate-shell
+ * still lives, into a fresh array (free()). Returns 0 or -1.
+ */
+int session_watchers(struct store *st, struct attach_row **rows, size_t *n);
+/* Session id's watchers as "bob (rw), carol", or "-" for nobody. */
+void session_watchers_text(const struct attach_row *w, size_t n, long long id,
+    char *out, size_t size);
+/* The same as JSON: ,"watchers":[{"user":..,"rw":..,"since":..}] */
+void session_watchers_json(FILE *f, const struct attach_row *w, size_t n,
+    long long id);
 
 #endif

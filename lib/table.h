@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#define TABLE_MAX_COLS	8
+#define TABLE_MAX_COLS	12
 
 struct table;
 

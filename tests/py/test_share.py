@@ -107,6 +107,11 @@ def test_read_only_watcher_sees_and_cannot_type(party, syslog):
     row = [s for s in json.loads(r.stdout) if s["id"] == party.sid][0]
     assert [(x["user"], x["rw"]) for x in row["watchers"]] == [("bob", False)]
     assert "bob" in party.ssh("alice", "sessions").stdout
+    # ... and so does gatectl's, for administrators.
+    rows = json.loads(b.gate.ctl("session", "list", "--json").stdout)
+    row = [s for s in rows if s["id"] == party.sid][0]
+    assert [(x["user"], x["rw"]) for x in row["watchers"]] == [("bob", False)]
+    assert "bob" in b.gate.ctl("session", "list").stdout
     # Ctrl-] leaves; the owner is told; the session goes on.
     w.sendcontrol("]")
     w.expect(f"left session {party.sid}: detached")
