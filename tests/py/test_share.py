@@ -198,6 +198,10 @@ def test_who_may_attach_share_and_unshare(party):
         r = party.ssh("bob", *verb)
         assert r.returncode == 3 and \
             f"no live session {sid} of yours" in r.stderr
+        m = party.ssh("bob", verb[0], missing, *verb[2:])
+        assert m.returncode == 3
+        assert r.stderr.replace(str(sid), "N") == \
+            m.stderr.replace(str(missing), "N")
     for bad in (("attach", "../1"), ("attach", "1x"), ("attach", "-1"),
                 ("share", sid, "bob", "--ro"), ("share", sid, "-oX"),
                 ("share", sid, "no/such"), ("share", sid),
