@@ -1091,16 +1091,8 @@ def echo(rig, stack, count, warmup=20):
     mid = rig.middle(stack)
     t0 = time.monotonic()
     pid, fd = spawn(rig.argv(stack, ["sh", str(rig.lat_sh)]))
-    buf, res = b"", {}
-    while READY not in buf and time.monotonic() - t0 < 30:
-        if select.select([fd], [], [], 0.5)[0]:
-            try:
-                b = os.read(fd, 4096)
-            except OSError:
-                b = b""
-            if not b:
-                break
-            buf += b
+    res = {}
+    buf = wait_ready(fd, 30)
     if READY not in buf:
         status, killed = finish(pid, fd, grace=0)
         return {"error": "far end never got ready", "exit": status,

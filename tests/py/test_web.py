@@ -421,6 +421,16 @@ def secret_in_cmdlines(secret):
     return hits, seen
 
 
+def watched_web_session(b, word):
+    """`gate-shell --web WORD` behind idle-watch, as a frontend runs it,
+    on a real terminal."""
+    argv = as_gate(b.gate.bindir / "idle-watch", "-t", "10m", "--",
+                   *web_argv(b, word))
+    return pexpect.spawn(argv[0], argv[1:],
+                         env={"TERM": "xterm", "PATH": "/usr/bin:/bin"},
+                         encoding="utf-8", timeout=30)
+
+
 def test_token_never_in_cmdline_or_syslog(make_bastion, syslog):
     """THREATS row 30: argument mode under idle-watch, as the ttyd unit
     would run it: while the session runs no /proc/*/cmdline holds the
@@ -429,11 +439,7 @@ def test_token_never_in_cmdline_or_syslog(make_bastion, syslog):
     b = make_bastion()
     tok, _ = issue(b, "web1")
     secret = tok[16:]
-    argv = as_gate(b.gate.bindir / "idle-watch", "-t", "10m", "--",
-                   *web_argv(b, tok))
-    p = pexpect.spawn(argv[0], argv[1:],
-                      env={"TERM": "xterm", "PATH": "/usr/bin:/bin"},
-                      encoding="utf-8", timeout=30)
+    p = watched_web_session(b, tok)
     p.sendline("echo live-$((6*7))")
     p.expect("live-42")
     hits, seen = secret_in_cmdlines(secret)
@@ -463,11 +469,7 @@ def test_padded_token_not_in_watcher_cmdline(make_bastion):
     start with sgw_."""
     b = make_bastion()
     tok, _ = issue(b, "web1")
-    argv = as_gate(b.gate.bindir / "idle-watch", "-t", "10m", "--",
-                   *web_argv(b, " " + tok))
-    p = pexpect.spawn(argv[0], argv[1:],
-                      env={"TERM": "xterm", "PATH": "/usr/bin:/bin"},
-                      encoding="utf-8", timeout=30)
+    p = watched_web_session(b, " " + tok)
     p.sendline("echo pad-$((6*7))")
     p.expect("pad-42")
     hits, seen = secret_in_cmdlines(tok[16:])
