@@ -29,32 +29,6 @@
 #include "text.h"
 #include "when.h"
 
-/* Split "LOGIN@HOST" or "HOST" and check both as plain names. */
-static int
-parse_target(const char *word, char *login, size_t ll, char *host, size_t hl)
-{
-	const char *at = strchr(word, '@');
-	char safe[80];
-
-	login[0] = '\0';
-	if (at) {
-		if ((size_t)(at - word) >= ll || at == word)
-			return err_set(ERR_USAGE, "bad login in '%s'",
-			    text_escape(safe, sizeof(safe), word, strlen(word)));
-		memcpy(login, word, (size_t)(at - word));
-		login[at - word] = '\0';
-		if (name_check_login(login) == -1)
-			return -1;
-		word = at + 1;
-	}
-	if (strlen(word) >= hl)
-		return err_set(ERR_USAGE, "host name too long");
-	if (name_check("host", word) == -1)
-		return -1;
-	strcpy(host, word);
-	return 0;
-}
-
 /*
  * Pick the login: the one asked for, else the host's default, else the
  * only one granted. It must appear in the user's access list for host.
@@ -182,7 +156,7 @@ cmd_connect(struct gsh *g, const struct call *c)
 	const char *key;
 	int rc, tty;
 
-	if (parse_target(c->argv[0], asked, sizeof(asked), host, sizeof(host)) == -1)
+	if (cmd_parse_target(c->argv[0], asked, sizeof(asked), host, sizeof(host)) == -1)
 		return -1;
 	if (c->dashdash && c->nrest == 0)
 		return err_set(ERR_USAGE, "usage: connect [LOGIN@]HOST "
@@ -348,7 +322,7 @@ connect_check(struct gsh *g, const char *verb, const char *word,
 	char asked[LOGIN_MAX_LEN + 1], host[NAME_MAX_LEN + 1], why[160];
 	int rc;
 
-	if (parse_target(word, asked, sizeof(asked), host, sizeof(host)) == -1)
+	if (cmd_parse_target(word, asked, sizeof(asked), host, sizeof(host)) == -1)
 		return -1;
 	if ((rc = store_host_get(g->st, host, h)) == -1)
 		return -1;

@@ -13,6 +13,7 @@
 #include "argv.h"
 #include "err.h"
 #include "gate-shell.h"
+#include "name.h"
 #include "text.h"
 
 static const struct verb verbs[] = {
@@ -106,93 +107,131 @@ verb_find(const char *name)
 	return NULL;
 }
 
+/*
+ * Split "LOGIN@HOST" or "HOST" and check both as plain names, so neither
+ * can start with '-' or carry '%', '@' or anything a shell or ssh reads.
+ */
+int
+cmd_parse_target(const char *word, char *login, size_t ll, char *host,
+    size_t hl)
+{
+	const char *at = strchr(word, '@');
+	char safe[80];
+
+	login[0] = '\0';
+	if (at) {
+		if ((size_t)(at - word) >= ll || at == word)
+			return err_set(ERR_USAGE, "bad login in '%s'",
+			    text_escape(safe, sizeof(safe), word, strlen(word)));
+		memcpy(login, word, (size_t)(at - word));
+		login[at - word] = '\0';
+		if (name_check_login(login) == -1)
+			return -1;
+		word = at + 1;
+	}
+	if (strlen(word) >= hl)
+		return err_set(ERR_USAGE, "host name too long");
+	if (name_check("host", word) == -1)
+		return -1;
+	strcpy(host, word);
+	return 0;
+}
+
+const struct verb *
+cmd_parse(const char *line, size_t len, struct argv *a, struct call *c)
+{
+	const struct verb *v;
+	char safe[80];
+	const char *oname;
+	int i, npos = 0, takes;
+
+	memset(c, 0, sizeof(*c));
+	if (argv_split(line, len, a) == -1)
+		return NULL;
+	if (a->argc == 0) {
+		err_set(ERR_USAGE, "empty command (try help)");
+		return NULL;
+	}
+	if ((v = verb_find(a->argv[0])) == NULL) {
+		err_set(ERR_USAGE, "unknown command '%s' (try help)",
+		    text_escape(safe, sizeof(safe), a->argv[0],
+		    strlen(a->argv[0])));
+		return NULL;
+	}
+	for (i = 1; i < a->argc; i++) {
+		if ((v->flags & VF_JSON) && strcmp(a->argv[i], "--json") == 0 &&
+		    !c->json) {
+			c->json = 1;
+			continue;
+		}
+		if ((v->flags & VF_ALL) && strcmp(a->argv[i], "--all") == 0 &&
+		    !c->all) {
+			c->all = 1;
+			continue;
+		}
+		if ((v->flags & VF_REST) && strcmp(a->argv[i], "--") == 0) {
+			/* Everything after it belongs to the remote side. */
+			c->dashdash = 1;
+			c->rest = a->argv + i + 1;
+			c->nrest = a->argc - i - 1;
+			break;
+		}
+		if (strncmp(a->argv[i], "--", 2) == 0 && v->opts &&
+		    opt_find(v, a->argv[i] + 2, &oname, &takes)) {
+			const char *eq = strchr(a->argv[i], '=');
+			size_t nl = strcspn(oname, ",:");
+			int k;
+
+			for (k = 0; k < c->nopt; k++)
+				if (strncmp(c->opt[k].name, oname, nl) == 0 &&
+				    c->opt[k].name[nl] == '\0')
+					break;
+			if (k < c->nopt || (takes && !eq && i + 1 >= a->argc) ||
+			    (!takes && eq) || c->nopt == CALL_MAX_OPTS) {
+				err_set(ERR_USAGE, "%s: option '%s' %s (usage: "
+				    "%s %s)", v->name, text_escape(safe,
+				    sizeof(safe), a->argv[i], strlen(a->argv[i])),
+				    k < c->nopt ? "given twice" : takes ?
+				    "needs a value" : "takes no value",
+				    v->name, v->args);
+				return NULL;
+			}
+			snprintf(c->optname[c->nopt], sizeof(c->optname[0]),
+			    "%.*s", (int)nl, oname);
+			c->opt[c->nopt].name = c->optname[c->nopt];
+			c->opt[c->nopt].value = !takes ? "" : eq ? eq + 1 :
+			    a->argv[++i];
+			c->nopt++;
+			continue;
+		}
+		if (a->argv[i][0] == '-') {
+			err_set(ERR_USAGE, "%s: unknown option '%s' (usage: %s "
+			    "%s)", v->name, text_escape(safe, sizeof(safe),
+			    a->argv[i], strlen(a->argv[i])), v->name, v->args);
+			return NULL;
+		}
+		c->pos[npos++] = a->argv[i];
+	}
+	c->pos[npos] = NULL;
+	if (npos < v->min || npos > v->max) {
+		err_set(ERR_USAGE, "usage: %s %s", v->name, v->args);
+		return NULL;
+	}
+	c->argc = npos;
+	c->argv = c->pos;
+	return v;
+}
+
 int
 cmd_run(struct gsh *g, const char *line, size_t len)
 {
 	const struct verb *v;
 	struct argv a;
-	struct call c = { 0 };
-	char *pos[ARGV_MAX_WORDS + 1], safe[80], onames[8][24];
-	const char *oname;
-	int i, npos = 0, rc = -1, takes;
+	struct call c;
+	int rc = -1;
 
-	if (argv_split(line, len, &a) == -1)
-		return -1;
-	if (a.argc == 0) {
-		err_set(ERR_USAGE, "empty command (try help)");
-		goto out;
-	}
-	if ((v = verb_find(a.argv[0])) == NULL) {
-		err_set(ERR_USAGE, "unknown command '%s' (try help)",
-		    text_escape(safe, sizeof(safe), a.argv[0],
-		    strlen(a.argv[0])));
-		goto out;
-	}
-	for (i = 1; i < a.argc; i++) {
-		if ((v->flags & VF_JSON) && strcmp(a.argv[i], "--json") == 0 &&
-		    !c.json) {
-			c.json = 1;
-			continue;
-		}
-		if ((v->flags & VF_ALL) && strcmp(a.argv[i], "--all") == 0 &&
-		    !c.all) {
-			c.all = 1;
-			continue;
-		}
-		if ((v->flags & VF_REST) && strcmp(a.argv[i], "--") == 0) {
-			/* Everything after it belongs to the remote side. */
-			c.dashdash = 1;
-			c.rest = a.argv + i + 1;
-			c.nrest = a.argc - i - 1;
-			break;
-		}
-		if (strncmp(a.argv[i], "--", 2) == 0 && v->opts &&
-		    opt_find(v, a.argv[i] + 2, &oname, &takes)) {
-			const char *eq = strchr(a.argv[i], '=');
-			size_t nl = strcspn(oname, ",:");
-			int k;
-
-			for (k = 0; k < c.nopt; k++)
-				if (strncmp(c.opt[k].name, oname, nl) == 0 &&
-				    c.opt[k].name[nl] == '\0')
-					break;
-			if (k < c.nopt || (takes && !eq && i + 1 >= a.argc) ||
-			    (!takes && eq) ||
-			    c.nopt == (int)(sizeof(c.opt) / sizeof(c.opt[0]))) {
-				err_set(ERR_USAGE, "%s: option '%s' %s (usage: "
-				    "%s %s)", v->name, text_escape(safe,
-				    sizeof(safe), a.argv[i], strlen(a.argv[i])),
-				    k < c.nopt ? "given twice" : takes ?
-				    "needs a value" : "takes no value",
-				    v->name, v->args);
-				goto out;
-			}
-			/* Names are kept NUL-terminated in onames[]. */
-			snprintf(onames[c.nopt], sizeof(onames[0]), "%.*s",
-			    (int)nl, oname);
-			c.opt[c.nopt].name = onames[c.nopt];
-			c.opt[c.nopt].value = !takes ? "" : eq ? eq + 1 :
-			    a.argv[++i];
-			c.nopt++;
-			continue;
-		}
-		if (a.argv[i][0] == '-') {
-			err_set(ERR_USAGE, "%s: unknown option '%s' (usage: %s "
-			    "%s)", v->name, text_escape(safe, sizeof(safe),
-			    a.argv[i], strlen(a.argv[i])), v->name, v->args);
-			goto out;
-		}
-		pos[npos++] = a.argv[i];
-	}
-	pos[npos] = NULL;
-	if (npos < v->min || npos > v->max) {
-		err_set(ERR_USAGE, "usage: %s %s", v->name, v->args);
-		goto out;
-	}
-	c.argc = npos;
-	c.argv = pos;
-	rc = v->fn(g, &c);
-out:
+	if ((v = cmd_parse(line, len, &a, &c)) != NULL)
+		rc = v->fn(g, &c);
 	argv_free(&a);
 	return rc;
 }

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 
+#include "argv.h"
 #include "config.h"
 #include "store.h"
 
@@ -61,6 +62,7 @@ void gsh_log_text(struct gsh *g, const char *text, size_t len, char *out,
 void gsh_log_err(struct gsh *g, char *out, size_t size);
 
 /* One parsed command line, as cmd_run() hands it to a verb. */
+#define CALL_MAX_OPTS	8
 struct call {
 	int argc;			/* positional words after the verb */
 	char **argv;
@@ -70,8 +72,11 @@ struct call {
 	char **rest;			/* ... and these words followed it */
 	int nrest;
 	/* The verb's own options (struct verb.opts), in the order given. */
-	struct { const char *name, *value; } opt[8];
+	struct { const char *name, *value; } opt[CALL_MAX_OPTS];
 	int nopt;
+	/* Storage behind argv and opt[].name. */
+	char *pos[ARGV_MAX_WORDS + 1];
+	char optname[CALL_MAX_OPTS][24];
 };
 
 /*
@@ -102,6 +107,17 @@ struct verb {
  * result: 0, or -1 with err_set() (ERR_USAGE for a bad command).
  */
 int cmd_run(struct gsh *g, const char *line, size_t len);
+/*
+ * Split a command line and check it against the verb table (verb, flag
+ * whitelist, number of words) without running anything: the verb, with
+ * c filled in and pointing into a; or NULL with an ERR_USAGE error.
+ * Either way the caller frees a with argv_free().
+ */
+const struct verb *cmd_parse(const char *line, size_t len, struct argv *a,
+    struct call *c);
+/* Split "[LOGIN@]HOST" (login "" when absent), both checked as names. */
+int cmd_parse_target(const char *word, char *login, size_t ll, char *host,
+    size_t hl);
 /* Print the verb list. */
 void cmd_help(FILE *f);
 
