@@ -28,6 +28,7 @@
 #include "gate-shell.h"
 #include "log.h"
 #include "name.h"
+#include "text.h"
 #include "tty.h"
 #include "vtsafe.h"
 #include "when.h"
@@ -216,7 +217,9 @@ cmd_replay(struct gsh *g, const struct call *c)
 	static struct player p;
 	struct session_row x;
 	const char *sp = call_opt(c, "speed");
-	char msg[256], path[PATH_MAX + 16], *dot;
+	char msg[512], path[PATH_MAX + 16], *dot;
+	char login[LOGIN_MAX_LEN * 4 + 1], host[NAME_MAX_LEN * 4 + 1];
+	char status[sizeof(x.rec_status) * 4];
 	sigset_t mask, old;
 	long long id;
 	int found, fd, i, rc = 0, timed, raw = 0;
@@ -243,9 +246,13 @@ cmd_replay(struct gsh *g, const struct call *c)
 		return err_set(ERR_DENIED, "no recording of yours for session "
 		    "%lld", id);
 	}
+	/* Stored text, printed before the filter runs: escaped (B4). */
+	text_escape(login, sizeof(login), x.login, strlen(x.login));
+	text_escape(host, sizeof(host), x.host, strlen(x.host));
+	text_escape(status, sizeof(status), x.rec_status, strlen(x.rec_status));
 	if (x.recording[0] == '\0')
 		return err_set(ERR_SYS, "session %lld has no recording%s%s", id,
-		    x.rec_status[0] ? ": " : "", x.rec_status);
+		    status[0] ? ": " : "", status);
 	if ((p.line = malloc(LINE_MAX_BYTES + 1)) == NULL ||
 	    (p.text = malloc(LINE_MAX_BYTES)) == NULL ||
 	    (p.out = malloc(LINE_MAX_BYTES + VTSAFE_SLACK)) == NULL) {
@@ -278,7 +285,7 @@ cmd_replay(struct gsh *g, const struct call *c)
 		p.in = 0;
 	}
 	snprintf(msg, sizeof(msg), "[sshgate] replay of session %lld (%s@%s)"
-	    "%s\r\n", id, x.login, x.host, timed ? ": q quits, space pauses, "
+	    "%s\r\n", id, login, host, timed ? ": q quits, space pauses, "
 	    "+/- speed" : "");
 	say(msg);
 	for (i = 1; !p.quit; i++) {

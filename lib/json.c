@@ -23,7 +23,8 @@ json_str(FILE *f, const char *s)
 		} else if (cp == '"' || cp == '\\') {
 			fputc('\\', f);
 			fputc((int)cp, f);
-		} else if (cp < 0x20 || cp == 0x7f) {
+		} else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+			/* C0, DEL and C1: U+009B is a CSI to some terminals. */
 			fprintf(f, "\\u%04x", cp);
 		} else {
 			fwrite(p, 1, l, f);

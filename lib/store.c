@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -444,6 +445,36 @@ fail:
 	return NULL;
 }
 
+/*
+ * The database says who may log in: refuse one that others than its
+ * owner could rewrite, or replace through its directory (B5), as sshd's
+ * StrictModes does for authorized_keys. gatectl init repairs both modes
+ * before it opens the database. (A link is refused by SQLite.)
+ */
+static int
+safe_modes(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if (stat(dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return err_set(ERR_SYS, "database directory %s is writable by "
+		    "group or others: refusing to use it (gatectl init repairs "
+		    "it)", dir);
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return err_set(ERR_SYS, "database %s is writable by group or "
+		    "others: refusing to use it (gatectl init repairs it)",
+		    path);
+	return 0;
+}
+
 struct store *
 store_open(const char *path, int flags, int timeout_ms)
 {
@@ -451,6 +482,8 @@ store_open(const char *path, int flags, int timeout_ms)
 	struct store *st;
 	int tries = 0, again;
 
+	if (safe_modes(path) == -1)
+		return NULL;
 	for (;;) {
 		again = 0;
 		if ((st = open_once(path, flags, timeout_ms, &again)) != NULL ||

@@ -2,10 +2,13 @@
 sessions through a real gate sshd to a real target sshd, typed through
 real terminals (pexpect), recordings checked with Debian's asciinema."""
 
+import io
 import json
 import os
 import re
 import signal
+import sqlite3
+import stat
 import subprocess
 import time
 import uuid
@@ -14,7 +17,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from conftest import GATE_USER, children, enroll, run
+from conftest import AUTH_USER, GATE_USER, children, enroll, mode_of, run
 
 MARK = "sg-mark"
 
@@ -198,6 +201,7 @@ def test_paste_continuations_heredocs_and_keys_are_checked_whole(bastion):
     assert b"s3cret" not in Path(bastion.gate.db).read_bytes().lower()
 
 
+# THREATS row 21, decision 1
 def test_password_at_a_no_echo_prompt_is_never_stored(bastion):
     secret = "hunter2-" + uuid.uuid4().hex[:8]
     p = spawn(bastion, "connect", "web1")
@@ -222,6 +226,7 @@ def test_password_at_a_no_echo_prompt_is_never_stored(bastion):
     assert secret not in out
 
 
+# THREATS row 21, decision 1
 def test_stty_echo_off_leaves_a_marker(bastion):
     """THREATS row 21: stty -echo cannot hide that something was typed."""
     hidden = f"/tmp/sg-hidden-{uuid.uuid4().hex[:6]}"
@@ -362,6 +367,7 @@ def test_policy_file_errors_name_file_and_line(gate):
 
 # --- non-interactive sessions ---
 
+# THREATS row 22
 def test_exec_command_is_history_and_input_is_not_recorded(bastion):
     """THREATS row 22: a script on stdin leaves an explicit trace."""
     r = bastion.ssh("connect", "web1", "--", "bash", input="echo from-script\n")
@@ -378,6 +384,7 @@ def test_exec_command_is_history_and_input_is_not_recorded(bastion):
 
 # --- recordings ---
 
+# THREATS row 30
 def test_binary_output_and_hostile_term_give_a_valid_recording(bastion):
     """THREATS row 30."""
     env = dict(os.environ, TERM='xterm","x":"\x1b')
@@ -432,6 +439,7 @@ def test_size_limit_starts_continuation_files(make_bastion):
     assert r.returncode == 0 and "39999" in r.stdout
 
 
+# THREATS row 21, decision 1
 def test_record_input_keeps_echoed_keys_only(make_bastion):
     """record_input = yes: the keys of echoed lines are "i" events; a
     password typed at a no-echo prompt is not (decision 1)."""
@@ -456,6 +464,7 @@ def test_record_input_keeps_echoed_keys_only(make_bastion):
     asciinema_cat(row["recording"])
 
 
+# THREATS row 16
 def test_stalled_recorder_never_freezes_the_terminal(bastion):
     """A recorder that cannot keep up loses data, counted; the user's
     output keeps flowing."""
@@ -495,6 +504,7 @@ def test_stalled_recorder_never_freezes_the_terminal(bastion):
     asciinema_cat(row["recording"])
 
 
+# THREATS row 16
 def test_full_disk_keeps_whole_lines_and_counts_the_loss(make_bastion):
     b = make_bastion()
     rec = b.gate.state / "recordings"
@@ -516,34 +526,175 @@ def test_full_disk_keeps_whole_lines_and_counts_the_loss(make_bastion):
         subprocess.run(["umount", "-l", str(rec)])
 
 
-@pytest.mark.parametrize("how", ["symlink", "unwritable"])
+# What each unsafe recordings directory is refused with.
+BAD_RECORDINGS = {
+    "symlink": "recordings directory",
+    "unwritable": "not writable",
+    "world-writable": "not be writable by group or others",
+    "other-owner": "must be owned by the gate account",
+    "day-symlink": "is a symbolic link",
+}
+
+
+# THREATS row 16, B5
+@pytest.mark.parametrize("how", list(BAD_RECORDINGS))
 def test_bad_recordings_dir_is_refused_and_history_stays(make_bastion, how):
+    """THREATS row 16 (the session says it is not recorded, the row says
+    why) and B5: the directory a symlink, unwritable, writable by others
+    or someone else's, or today's directory in it a symlink planted by
+    whoever could write there: nothing is written through the link."""
     b = make_bastion()
     rec = b.gate.state / "recordings"
+    other = b.gate.root / "elsewhere"
+    other.mkdir()
+    os.chown(other, *uid_gid(GATE_USER))
     if how == "symlink":
-        other = b.gate.root / "elsewhere"
-        other.mkdir()
-        os.chown(other, *uid_gid(GATE_USER))
         os.rmdir(rec)
         os.symlink(other, rec)
-    else:
+    elif how == "unwritable":
         os.chmod(rec, 0o500)
+    elif how == "world-writable":
+        os.chmod(rec, 0o777)
+    elif how == "other-owner":
+        os.chown(rec, 0, 0)
+        os.chmod(rec, 0o755)
+    else:
+        # Tomorrow's too (UTC): the session may start after midnight.
+        for t in (time.time(), time.time() + 86400):
+            day = time.strftime("%Y-%m-%d", time.gmtime(t))
+            os.symlink(other, rec / day)
+    before = os.lstat(rec)
     p = spawn(b, "connect", "web1")
-    p.expect("not recorded: recordings directory")
+    p.expect(r"this session is not recorded: ([^\r\n]+)\r\n")
+    why = p.match.group(1)
+    assert BAD_RECORDINGS[how] in why, why
     shell_ready(p)
     p.sendline("echo still-kept")
     p.expect("still-kept")
     finish(p)
     row = last_session(b)
     assert row["recording"] == ""
-    assert row["rec_status"].startswith("failed: recordings directory")
-    assert ("symbolic link" if how == "symlink" else "not writable") in \
-        row["rec_status"]
+    # The same reason (cut to fit the row when the path is long).
+    status = row["rec_status"]
+    assert status.startswith("failed: ") and len(status) > 40
+    assert why.startswith(status[8:]), (why, status)
     assert "echo still-kept" in commands(b)
-    if how == "symlink":
-        assert list((b.gate.root / "elsewhere").iterdir()) == []
+    assert list(other.iterdir()) == []
+    after = os.lstat(rec)
+    assert (after.st_mode, after.st_uid) == (before.st_mode, before.st_uid)
 
 
+# THREATS B5
+def test_recording_files_and_directories_are_the_gates_alone(make_bastion):
+    """THREATS B5: after a session that fills several files, everything
+    under recordings/ is the gate account's: directories 0700, every file
+    0600 and a regular file. The database and its -wal and -shm, written
+    by the session, stay 0640 for the auth account's group."""
+    b = make_bastion("[recording]\nmax_file_size = 64K\n")
+    p = spawn(b, "connect", "web1")
+    shell_ready(p)
+    p.sendline(f"seq 1 30000; echo {MARK}-$((8*8))")
+    p.expect(f"{MARK}-64", timeout=60)
+    finish(p)
+    row = last_session(b)
+    assert row["rec_files"] >= 2, row
+    uid, gid = uid_gid(GATE_USER)
+    rec = b.gate.state / "recordings"
+    assert mode_of(rec) == (0o700, uid, gid)
+    files = []
+    for d, dirs, names in os.walk(rec):
+        for n in dirs:
+            assert stat.S_ISDIR(os.lstat(Path(d, n)).st_mode), n
+            assert mode_of(Path(d, n)) == (0o700, uid, gid), n
+        for n in names:
+            assert stat.S_ISREG(os.lstat(Path(d, n)).st_mode), n
+            assert mode_of(Path(d, n)) == (0o600, uid, gid), n
+            files.append(n)
+    assert len(files) == row["rec_files"], files
+    auth_gid = uid_gid(AUTH_USER)[1]
+    for f in ("gate.db", "gate.db-wal", "gate.db-shm"):
+        assert mode_of(b.gate.state / f) == (0o640, uid, auth_gid), f
+
+
+def gate_answers(gate, key_id, pub):
+    """(gate-shell whoami, authkeys-cmd for the key, gatectl user list) as
+    the gate would run them, each a CompletedProcess."""
+    return (gate.shell("whoami --json", key_id=key_id, auth_key=pub),
+            gate.authkeys(GATE_USER, *pub.split()[:2]),
+            gate.ctl("user", "list", check=False))
+
+
+# THREATS B5
+@pytest.mark.parametrize("name", ["gate.db", "gate.db-wal", "gate.db-shm"])
+def test_database_links_are_never_followed(gate, keygen, name):
+    """THREATS B5: the database replaced by a link to another database
+    (one where alice is an admin), or its -wal or -shm by a link to a
+    file root owns (standing for /etc/shadow), planted by whoever can
+    write state_dir: gate-shell, authkeys-cmd and gatectl (as root) refuse
+    to open it, init too, and the link's target is neither read as the
+    gate's database nor written. (The database is opened with
+    SQLITE_OPEN_NOFOLLOW; SQLite opens -wal and -shm with O_NOFOLLOW.)"""
+    _, pub = keygen("alice")
+    kid = enroll(gate, "alice", pub)
+    target = gate.root / "target"
+    if name == "gate.db":
+        src, dst = sqlite3.connect(gate.db), sqlite3.connect(target)
+        src.backup(dst)
+        dst.execute("UPDATE users SET is_admin = 1")
+        dst.commit()
+        src.close()
+        dst.close()
+        os.chown(target, uid_gid(GATE_USER)[0], uid_gid(AUTH_USER)[1])
+        os.chmod(target, 0o640)
+    else:
+        target.write_text("root:stand-in for a file of root's\n")
+    link = gate.state / name
+    if link.exists():
+        os.unlink(link)
+    os.symlink(target, link)
+    before = (target.read_bytes(), mode_of(target))
+    shell, auth, ctl = gate_answers(gate, kid, pub)
+    assert shell.returncode == 1 and shell.stdout == ""
+    assert "database is unavailable" in shell.stderr
+    assert auth.returncode == 1 and auth.stdout == ""
+    assert ctl.returncode == 1 and "unable to open database" in ctl.stderr
+    r = gate.ctl("init", check=False)
+    assert r.returncode == 1
+    if name == "gate.db":
+        assert "is a symlink: refusing to use it" in r.stderr
+    assert (target.read_bytes(), mode_of(target)) == before
+    assert link.is_symlink()
+
+
+# THREATS B5 (adversary A6)
+@pytest.mark.parametrize("what", ["database", "state_dir"])
+def test_database_writable_by_others_is_refused(gate, keygen, what):
+    """THREATS B5 and A6: a database anyone may rewrite, or a state_dir in
+    which anyone may replace it, decides nothing: gate-shell and gatectl
+    refuse it and authkeys-cmd prints no key (SECURITY.md: an unsafe
+    database is exit 1, nothing printed); gatectl init repairs the mode
+    and all work again."""
+    _, pub = keygen("alice")
+    kid = enroll(gate, "alice", pub)
+    path = gate.db if what == "database" else gate.state
+    mode = mode_of(path)[0]
+    os.chmod(path, mode | 0o022)
+    shell, auth, ctl = gate_answers(gate, kid, pub)
+    assert shell.returncode == 1 and shell.stdout == ""
+    assert "database is unavailable" in shell.stderr
+    assert auth.returncode == 1 and auth.stdout == ""
+    assert ctl.returncode == 1
+    assert "is writable by group or others" in ctl.stderr, ctl.stderr
+    assert gate.ctl("init").stdout.startswith("repaired owners or modes")
+    assert mode_of(path)[0] == mode
+    shell, auth, ctl = gate_answers(gate, kid, pub)
+    assert shell.returncode == 0 and json.loads(shell.stdout)["user"] == \
+        "alice"
+    assert auth.returncode == 0 and "sshgate:alice" in auth.stdout
+    assert ctl.returncode == 0 and "alice" in ctl.stdout
+
+
+# THREATS row 16
 def test_required_recording_refuses_the_session(make_bastion):
     b = make_bastion("[recording]\nrequired = yes\n")
     os.chmod(b.gate.state / "recordings", 0o500)
@@ -556,6 +707,7 @@ def test_required_recording_refuses_the_session(make_bastion):
 
 # --- replay ---
 
+# THREATS row 29, decision 2
 def test_replay_neutralises_terminal_queries(bastion):
     """THREATS row 29 and decision 2: the file keeps the bytes, replay
     does not send them to the viewer's terminal."""
@@ -564,18 +716,34 @@ def test_replay_neutralises_terminal_queries(bastion):
     p.sendline("printf 'Q1\\033[6nQ2\\033]52;c;?\\007Q3\\033[21tQ4"
                "\\033]8;;\\033\\\\0m\\033[>0qQ5\\033P$qm\\033\\\\Q6\\n'")
     p.expect("Q6")
+    # The rest of row 29's list: a title, an OSC 52 clipboard write, DA,
+    # DECRQSS, less's OSC 8 bypass (ESC 0 where the terminator should
+    # be) and an 8-bit CSI, as a raw byte and as UTF-8 (U+009B). The
+    # title and clipboard text are spelt in octal, so the echoed command
+    # line does not hold them.
+    p.sendline("printf 'R1\\033]0;pw\\156ed\\007R2\\033]52;c;aGVs\\142G8="
+               "\\007R3\\033[cR4\\033P$q\"p\\033\\\\R5\\033]8;;\\0330m"
+               "\\033[>0qR6\\2336nR7\\302\\2336nR8-%s\\n' $((4+4))")
+    p.expect("R8-8")
     finish(p)
     row = last_session(bastion)
     raw = "".join(e[2] for e in cast_lines(row["recording"])[1:]
                   if e[1] == "o")
     assert "\x1b[6n" in raw and "\x1b]52;c;?" in raw     # faithful file
+    assert "\x1b]0;pwned\x07" in raw and "\x1b]52;c;aGVsbG8=\x07" in raw
+    assert "\x1b]8;;\x1b0m\x1b[>0q" in raw and "\x9b6n" in raw
     r = run(bastion.ssh_argv("replay", str(row["id"])), text=False)
     assert r.returncode == 0
     out = r.stdout
     assert b"Q1Q2Q3Q4" in out.replace(b"0m", b"") or b"Q1Q2Q3Q4" in out
     for bad in [b"\x1b[6n", b"\x1b]52", b"\x1b[21t", b"\x1b[>0q", b"\x1bP",
-                b"\x1b]8"]:
+                b"\x1b]8", b"\x1b]0;", b"pwned", b"aGVsbG8=", b"\x1b[c",
+                b"\x9b"]:
         assert bad not in out, bad
+    # The text around them is shown, in order (what is left of a broken
+    # sequence, like the 6n after an 8-bit CSI, shows as plain text).
+    shown = out.replace(b"\xef\xbf\xbd", b"").replace(b"6n", b"")
+    assert b"R1R2R3R4R5R6R7R8-8" in shown.replace(b"m", b""), out
     # With a terminal: timed play to the end ...
     p = spawn(bastion, "replay", str(row["id"]), "--speed", "4")
     p.expect("end of the recording")
@@ -593,6 +761,54 @@ def test_replay_neutralises_terminal_queries(bastion):
     assert p.exitstatus == 0
 
 
+# THREATS decision 2
+def test_replay_ignores_keys_that_are_not_its_own(bastion):
+    """Decision 2: while replay plays, what the viewer's terminal answers
+    (a cursor report, device attributes, a colour), arrow keys and a
+    typed command line are read and dropped: nothing is echoed or run,
+    the output is the filtered recording and nothing else, and q still
+    quits."""
+    r = bastion.ssh("connect web1 -- sh -c 'echo W1; sleep 1; echo W2; "
+                    "sleep 1; echo W3'", tty=True)
+    assert r.returncode == 0 and "W3" in r.stdout
+    sid = str(last_session(bastion)["id"])
+    # Without a terminal replay plays at once and reads no keys: the
+    # reference output.
+    plain = run(bastion.ssh_argv("replay", sid), text=False).stdout.decode()
+    assert "W1" in plain and "W3" in plain
+    # None of replay's keys (q Q space + = - _ Ctrl-C Ctrl-D) in here.
+    foreign = ["\x1b[12;40R", "\x1b[?62;22c", "\x1b]11;rgb:0000/0000/0000\x07",
+               "\x1b[6n", "\x1b[A", "ls\r", "id\r", "\t"]
+    p = spawn(bastion, "replay", sid)
+    p.logfile_read = seen = io.StringIO()
+    p.expect("q quits")
+    p.expect("W1")
+    for k in foreign:
+        p.send(k)
+    p.expect("W2")
+    for k in foreign:
+        p.send(k)
+    p.expect("end of the recording")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
+    # The same bytes as without a terminal, but for the first line (the
+    # keys to use).
+    assert seen.getvalue().split("\r\n", 1)[1] == plain.split("\r\n", 1)[1]
+    # Slowed down, the keys do not end it or hurry it; q does.
+    p = spawn(bastion, "replay", sid, "--speed", "0.25")
+    p.logfile_read = seen = io.StringIO()
+    p.expect("W1")
+    for k in foreign:
+        p.send(k)
+    p.send("q")
+    p.expect("replay stopped")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0 and "W2" not in seen.getvalue()
+
+
+# THREATS row 23 (and the gitolite traversal regressions)
 def test_replay_access_and_bad_ids(make_bastion, keygen):
     b = make_bastion()
     b.ssh("connect", "web1", "--", "true")
@@ -681,6 +897,138 @@ def test_gatectl_recordings_and_history(bastion):
     assert json.loads(r.stdout)[0]["command"] == "echo listed"
     r = bastion.gate.ctl("recordings", "--user", "../x", check=False)
     assert r.returncode == 2
+
+
+# --- stored text meets a terminal ---
+
+# THREATS row 29: what a target or a user would like to reach a viewer's
+# terminal through stored text: a title, an OSC 52 clipboard write, a
+# cursor position query (DSR), device attributes (DA), DECRQSS, a title
+# report (CSI 21t), less's OSC 8 bypass and an 8-bit CSI. The title comes
+# first so that short columns (login, host), cut to fit, still hold it.
+ATTACKS = ["\x1b]0;pwned\x07", "\x1b]52;c;aGVsbG8=\x07", "\x1b[6n", "\x1b[c",
+           "\x1bP$q\"p\x1b\\", "\x1b[21t", "\x1b]8;;\x1b0m\x1b[>0q", "\x9b6n"]
+HOSTILE = "".join(ATTACKS)
+SHOWN = "\\x1b]0;pwned\\x07"        # the title as a text listing shows it
+
+
+def assert_inert(out, what):
+    """out (bytes) is UTF-8 with no C0 control but newline, no DEL and no
+    C1 control, so nothing in it can start a sequence: a raw 0x9b byte is
+    not UTF-8, U+009B is a C1 control. Returns the text."""
+    try:
+        text = out.decode("utf-8")
+    except UnicodeDecodeError as e:
+        pytest.fail(f"{what}: not UTF-8 ({e}): {out[:300]!r}")
+    bad = sorted({hex(ord(c)) for c in text
+                  if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) < 0xa0})
+    assert not bad, (what, bad, text[:300])
+    return text
+
+
+def json_strings(v):
+    """Every string in a parsed JSON value."""
+    if isinstance(v, str):
+        yield v
+    elif isinstance(v, list):
+        for x in v:
+            yield from json_strings(x)
+    elif isinstance(v, dict):
+        for x in v.values():
+            yield from json_strings(x)
+
+
+# THREATS row 29, decision 2
+def test_listings_print_stored_sequences_inert(bastion):
+    """THREATS row 29, decision 2: gate-shell's history, whoami and replay
+    header, and gatectl's history, recordings, session list, key list and
+    user list print stored text escaped; their JSON is valid and keeps the
+    text, with every control escaped."""
+    b, g = bastion, bastion.gate
+    # Typed, a sequence is stored as the words typed (inert); a literal
+    # ESC (Ctrl-V Esc) is echoed by bash as ^[, so that line is not stored
+    # as text at all.
+    typed_session(b, ["echo $'\\e]0;typed\\a'\r",
+                      "echo A\x16\x1b]0;literal\x16\x07B\r"])
+    cmds = commands(b)
+    assert "echo $'\\e]0;typed\\a'" in cmds
+    assert not any("\x1b" in c or "literal" in c for c in cmds), cmds
+    # A typed command cannot bring a control character into the database,
+    # nor can exec commands (refused, exit 2) or names (checked at
+    # enrolment); a database tampered with or written by an older version
+    # can hold anything. So rows are written straight into it: the
+    # listings must be safe whatever it holds.
+    row = last_session(b)
+    g.sql("UPDATE sessions SET user_name = ?, host_name = ?, login = ?, "
+          "command = ?, peer = ?, message = ?, rec_status = ? WHERE id = ?",
+          HOSTILE + "u", HOSTILE + "h", HOSTILE + "l", HOSTILE + "c",
+          HOSTILE + "p", HOSTILE + "m", HOSTILE + "s", row["id"])
+    recdir = g.state / "recordings"
+    for sid, rec in ((1000000001, f"{recdir}/{HOSTILE}.cast"),
+                     (1000000002, "")):
+        g.sql("INSERT INTO sessions (id, user_id, user_name, host_name, "
+              "login, started_at, ended_at, end_reason, recording, "
+              "rec_status, rec_files) SELECT ?, user_id, user_name, "
+              "host_name, login, started_at, ended_at, 'exit', ?, ?, 1 "
+              "FROM sessions WHERE id = ?", sid, rec, HOSTILE + "s",
+              row["id"])
+    for cmd, blocked, reason in ((HOSTILE + "cmd", 0, ""),
+                                 ("", 1, HOSTILE + "why")):
+        g.sql("INSERT INTO command_log (created_at, host, user, session_id, "
+              "command, source, is_blocked, blocked_reason, username, "
+              "host_name) SELECT strftime('%s', 'now'), host, user, "
+              "session_id, ?, 'typed', ?, ?, ?, ? FROM command_log "
+              "LIMIT 1", cmd, blocked, reason, HOSTILE + "u", HOSTILE + "h")
+    # Not UTF-8 at all: a raw 8-bit CSI byte.
+    g.sql("INSERT INTO command_log (created_at, host, user, session_id, "
+          "command, source, username, host_name) SELECT strftime('%s', "
+          "'now'), host, user, session_id, CAST(? AS TEXT), 'typed', "
+          "username, host_name FROM command_log LIMIT 1",
+          b"raw\x9b6n\x1b]0;raw\x07")
+    g.sql("UPDATE keys SET comment = ? WHERE id = ?", HOSTILE + "k",
+          b.key_id)
+    g.ctl("user", "add", "mallory")
+    g.sql("UPDATE users SET name = ? WHERE name = 'mallory'", HOSTILE)
+
+    def check(argv, r):
+        assert r.returncode == 0, (argv, r.stderr)
+        out = assert_inert(r.stdout, argv)
+        assert_inert(r.stderr, argv)
+        if "--json" not in argv:
+            assert SHOWN in out, (argv, out)
+            return
+        got = list(json_strings(json.loads(out)))
+        assert any(s.startswith(ATTACKS[0]) for s in got), (argv, got)
+        return got
+
+    for argv in (["history"], ["history", "--json"], ["whoami", "--json"]):
+        got = check(argv, run(b.ssh_argv(*argv), text=False))
+        if argv == ["history", "--json"]:
+            # Escaped, not lost: the text comes back whole from the JSON.
+            assert HOSTILE + "cmd" in got and HOSTILE + "why" in got
+            assert "raw\ufffd6n\x1b]0;raw\x07" in got
+    gatectl = [g.bindir / "gatectl", "-c", g.config]
+    for argv in (["history"], ["history", "--json"], ["recordings"],
+                 ["recordings", "--json"], ["session", "list", "--all"],
+                 ["session", "list", "--all", "--json"], ["key", "list"],
+                 ["key", "list", "--json"], ["user", "list"],
+                 ["user", "list", "--json"]):
+        got = check(argv, run(gatectl + argv, text=False))
+        if argv == ["session", "list", "--all", "--json"]:
+            for f in "cm":          # (the peer column is too short)
+                assert HOSTILE + f in got, f
+        if argv == ["recordings", "--json"]:
+            assert f"{recdir}/{HOSTILE}.cast" in got
+    # replay prints the session's login and host before playing, and the
+    # reason there is no recording when there is none.
+    r = run(b.ssh_argv("replay", str(row["id"])), text=False)
+    assert r.returncode == 0
+    head = assert_inert(r.stdout.split(b"\r\n")[0], "replay")
+    assert head.startswith(f"[sshgate] replay of session {row['id']} "
+                           f"({SHOWN}") and head.count(SHOWN) == 2
+    r = run(b.ssh_argv("replay", "1000000002"), text=False)
+    assert r.returncode == 1 and r.stdout == b""
+    assert SHOWN in assert_inert(r.stderr, "replay without a recording")
 
 
 # --- helpers on /proc ---

@@ -22,7 +22,8 @@ import pytest
 
 from conftest import GATE_USER, enroll, free_port, run
 from test_connect import MARK, live_session, shell_ready, spawn
-from test_history import asciinema_cat, cast_lines
+from test_history import (ATTACKS, HOSTILE, SHOWN, asciinema_cat,
+                          assert_inert, cast_lines, json_strings)
 
 
 class Party:
@@ -128,6 +129,7 @@ def test_read_only_watcher_sees_and_cannot_type(party, syslog):
     assert syslog.wait_for(rf"session {party.sid} of alice: bob left")
 
 
+# THREATS row 23
 def test_co_driver_types_and_is_named_in_history_recording_and_syslog(
         party, syslog):
     b, o = party.b, party.owner
@@ -166,6 +168,7 @@ def test_co_driver_types_and_is_named_in_history_recording_and_syslog(
                            r"typed: echo cod-\$\(\(5\+6\)\)")
 
 
+# THREATS decision 1
 def test_co_driver_secrets_follow_the_policy(party, syslog):
     """A co-driver's line goes through the same masking as the owner's."""
     party.ssh("alice", "share", party.sid, "bob", "--rw")
@@ -182,6 +185,7 @@ def test_co_driver_secrets_follow_the_policy(party, syslog):
     assert b"S3cretCo" not in Path(party.b.gate.db).read_bytes()
 
 
+# THREATS rows 12, 23
 def test_who_may_attach_share_and_unshare(party):
     """THREATS row 23: carol (no share) gets the missing-session answer,
     word for word; bob cannot share or unshare alice's session; unshare
@@ -319,6 +323,7 @@ def gate_python(code):
                group=GATE_USER, extra_groups=[], timeout=30)
 
 
+# THREATS rows 19, 24
 def test_socket_mode_and_who_may_connect(party):
     """THREATS rows 19, 24: the socket is 0600 in a 0700 directory of the
     gate's; root is not the gate account and is turned away; a peer that
@@ -393,6 +398,7 @@ def test_socket_mode_and_who_may_connect(party):
     assert not path.exists()        # removed when the session ends
 
 
+# THREATS row 24
 def test_planted_link_at_the_socket_path_is_not_followed(party, rundir):
     """Someone replaces the session's socket with a symlink to a socket of
     theirs: attach refuses and never connects to it."""
@@ -417,6 +423,7 @@ def test_planted_link_at_the_socket_path_is_not_followed(party, rundir):
     evil.close()
 
 
+# THREATS row 24
 @pytest.mark.parametrize("how", ["symlink", "world-writable", "other-owner"])
 def test_unsafe_runtime_dir_refuses_sharing(bastion, keygen, rundir, how):
     """THREATS row 24: the runtime directory a symlink (to a directory
@@ -496,6 +503,7 @@ def test_taking_rw_back_applies_at_once(party):
     w.expect(pexpect.EOF)
 
 
+# THREATS row 29, decision 2
 def test_watchers_never_get_terminal_queries(party):
     """THREATS row 29: the target asks the terminal for its cursor
     position (DSR), device attributes, the title, and writes the
@@ -518,6 +526,55 @@ def test_watchers_never_get_terminal_queries(party):
     w.expect(pexpect.EOF)
 
 
+# THREATS row 29, decision 2
+def test_live_listings_print_stored_sequences_inert(bastion, keygen):
+    """THREATS row 29, decision 2: the listings of live sessions (alice's
+    sessions, an admin's sessions --all, gatectl session list) print the
+    row's names, remote command, peer and watcher names escaped, in text
+    and JSON. The row and a watcher are written straight into the
+    database: nothing a user can type gets a control character there,
+    but the listings must be safe whatever the database holds."""
+    p = Party(bastion, keygen, extra_users=("root-admin",))
+    try:
+        g = bastion.gate
+        row = live_session(bastion)
+        g.sql("UPDATE sessions SET user_name = ?, host_name = ?, login = ?, "
+              "command = ?, peer = ? WHERE id = ?", HOSTILE + "u",
+              HOSTILE + "h", HOSTILE + "l", HOSTILE + "c", HOSTILE + "p",
+              p.sid)
+        # A watcher whose process is alive (the session's own gate-shell),
+        # so the listings show it.
+        g.sql("INSERT INTO attachments (session_id, user_name, rw, "
+              "joined_at, pid, pid_start) VALUES (?, ?, 1, "
+              "strftime('%s', 'now'), ?, ?)", p.sid, HOSTILE + "w",
+              row["pid"], row["pid_start"])
+        gatectl = [g.bindir / "gatectl", "-c", g.config]
+        for who, argv in (("alice", ["sessions"]),
+                          ("alice", ["sessions", "--json"]),
+                          ("root-admin", ["sessions", "--all"]),
+                          ("root-admin", ["sessions", "--all", "--json"]),
+                          ("gatectl", ["session", "list"]),
+                          ("gatectl", ["session", "list", "--json"])):
+            a = gatectl + argv if who == "gatectl" else p.argv(who, *argv)
+            r = run(a, text=False)
+            assert r.returncode == 0, (who, argv, r.stderr)
+            out = assert_inert(r.stdout, (who, argv))
+            assert_inert(r.stderr, (who, argv))
+            if "--json" not in argv:
+                # Escaped where it was: the row and its watcher are shown.
+                assert out.count(SHOWN) >= 4, (who, argv, out)
+                continue
+            rows = [x for x in json.loads(out) if x["id"] == p.sid]
+            assert len(rows) == 1, (who, argv, out)
+            got = list(json_strings(rows[0]))
+            assert HOSTILE + "c" in got and HOSTILE + "w" in got, got
+            assert all(s.startswith(ATTACKS[0]) for s in
+                       (rows[0]["host"], rows[0]["login"], rows[0]["from"]))
+        shell_ready(p.owner)            # the session went on meanwhile
+    finally:
+        p.close()
+
+
 def test_unshare_says_when_the_session_cannot_confirm(party):
     """A session that does not answer (stopped) cannot drop its watcher
     at once: unshare removes the share and says so, exit 1 - never a
@@ -535,6 +592,7 @@ def test_unshare_says_when_the_session_cannot_confirm(party):
     assert party.ssh("bob", "attach", party.sid).returncode == 3
 
 
+# THREATS row 12
 def test_disabled_user_loses_the_session(party):
     """Shares are checked again while someone watches: a watcher whose
     account is disabled is dropped within SHARE_RECHECK_MS (10 s)."""
