@@ -277,8 +277,8 @@ cmd_connect(struct gsh *g, const struct call *c)
 	if (rec.pid > 0 && recorder_finish(&rec, 10000) == -1)
 		log_err("session %lld: %s", x.id, err_msg());
 	recorder_file_close(&rf);
-	if ((g->st = store_open(g->cfg->database, STORE_NOMIGRATE,
-	    g->cfg->db_timeout_ms)) == NULL) {
+	if ((g->st = store_open(g->cfg->database, STORE_NOMIGRATE |
+	    STORE_LAZY_SYNC, g->cfg->db_timeout_ms)) == NULL) {
 		log_err("session %lld: cannot reopen the database to close "
 		    "its row: %s", x.id, err_msg());
 		rc = -1;

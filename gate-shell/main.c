@@ -238,8 +238,8 @@ main(int argc, char *argv[])
 		token_wipe(webtok, sizeof(webtok));
 		goto out;
 	}
-	if ((g.st = store_open(g.cfg->database, STORE_NOMIGRATE,
-	    g.cfg->db_timeout_ms)) == NULL) {
+	if ((g.st = store_open(g.cfg->database, STORE_NOMIGRATE |
+	    STORE_LAZY_SYNC, g.cfg->db_timeout_ms)) == NULL) {
 		log_err("%s", err_msg());
 		fprintf(stderr, "gate-shell: the gate's database is unavailable; "
 		    "try again later\n");

@@ -978,8 +978,8 @@ child(const struct recorder_opts *o, int fd, unsigned long long *shared_lost)
 		_exit(1);
 	if (o->tty && (R.cl = cmdline_new()) == NULL)
 		_exit(1);
-	if ((R.st = store_open(o->database, STORE_NOMIGRATE,
-	    o->db_timeout_ms)) == NULL)
+	if ((R.st = store_open(o->database, STORE_NOMIGRATE |
+	    STORE_LAZY_SYNC, o->db_timeout_ms)) == NULL)
 		log_err("session %lld: history: %s", o->session_id, err_msg());
 	if (o->file->fd >= 0) {
 		if (cast_open(&R.cast, o->file->fd) == -1)

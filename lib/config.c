@@ -384,7 +384,7 @@ config_defaults(const char *path)
 	strcpy(c->auth_account, "sshgate-auth");
 	strcpy(c->state_dir, "/var/lib/sshgate");
 	strcpy(c->gate_shell, SSHGATE_LIBEXECDIR "/gate-shell");
-	c->db_timeout_ms = 1000;
+	c->db_timeout_ms = 5000;
 	c->verify_auth_info = 1;
 	strcpy(c->ssh, "/usr/bin/ssh");
 	c->connect_timeout = 10;

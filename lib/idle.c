@@ -277,8 +277,16 @@ idle_run(const struct idle_watch *w)
 			warned = 1;
 			if (w->tty && !w->shared) {
 				warn_line(w, idle);
-				/* Our own line is not the user's activity. */
-				snapshot(w, &prev);
+				/*
+				 * Our own line is not the user's activity, but
+				 * keys typed meanwhile are: take the output
+				 * time only. The kernel stamps each once per
+				 * 8-s window, so a key taken for our line would
+				 * hide all typing up to the next window, which
+				 * may come after the timeout.
+				 */
+				if (snapshot(w, &cur) == 0)
+					prev.out = cur.out;
 			} else if (w->first_signal) {
 				send_to(pidfd, w->target, SIGUSR2);
 			}

@@ -419,6 +419,18 @@ open_once(const char *path, int flags, int timeout_ms, int *again)
 	if (!st->rdonly)
 		sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL,
 		    &persist);
+	/*
+	 * By default every commit fsyncs the WAL while it holds the one
+	 * write lock, so a burst of sessions starting or ending queues
+	 * behind the disk: 100 at once waited up to 9 s for the lock, and
+	 * those past db_timeout_ms were refused ("database is locked").
+	 * In WAL mode, NORMAL stays consistent and survives a crash of the
+	 * program; a crash of the machine may lose the last commits, as it
+	 * loses a live recording's unsynced tail.
+	 */
+	if (!st->rdonly && (flags & STORE_LAZY_SYNC) &&
+	    exec(st, "PRAGMA synchronous = NORMAL") == -1)
+		goto fail;
 	if (flags & (STORE_RDONLY | STORE_NOMIGRATE)) {
 		if (read_version(st, &st->version) == -1) {
 			*again = st->rdonly &&

@@ -26,6 +26,12 @@
 enum {
 	STORE_RDONLY = 1 << 0,	/* never write, not even a migration */
 	STORE_NOMIGRATE = 1 << 1, /* write rows, but refuse any other version */
+	/*
+	 * Commit without waiting for the disk (WAL, synchronous NORMAL):
+	 * for the many small writes of sessions (rows, history, "last
+	 * used"), not for changes of who may do what.
+	 */
+	STORE_LAZY_SYNC = 1 << 2,
 };
 
 struct store;

@@ -12,6 +12,7 @@ import re
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from browser import Chromium
 from conftest import (BUILD, GATE_USER, INVALIDATIONS, TARGET_USER, children,
                       ensure_account, fingerprint, free_port, invalidate, run,
                       stop_process, wait_port)
+from test_connect import egress_pid, ended, live_session
 
 TOKEN_RX = re.compile(r"\b(sgw_[A-Za-z0-9_-]{55})(?![A-Za-z0-9_-])")
 
@@ -57,6 +59,8 @@ def rows(b, sql, *params):
         con.close()
 
 
+# THREATS row 20
+# THREATS decision 3
 def test_token_opens_one_session_once(make_bastion):
     b = make_bastion()
     tok, out = issue(b, "web1")
@@ -93,6 +97,7 @@ def test_argument_mode_and_history(make_bastion):
     assert s["peer"] == "web"
 
 
+# THREATS decision 3
 def test_expired_token_is_refused(make_bastion):
     b = make_bastion()
     tok, out = issue(b, "web1", "--ttl", "1m")
@@ -104,6 +109,7 @@ def test_expired_token_is_refused(make_bastion):
     assert rows(b, "SELECT used_at FROM web_tokens") == [(None,)]
 
 
+# THREATS decision 3
 @pytest.mark.parametrize("ttl", ["30s", "59", "25h", "0", "-1m", "1x"])
 def test_ttl_is_bounded(bastion, ttl):
     r = bastion.ssh("web-token", "web1", "--ttl", ttl)
@@ -140,6 +146,8 @@ def test_garbage_is_refused_before_the_database(make_bastion):
     assert r.returncode == 0 and "ok-2" in r.stdout, r.stderr
 
 
+# THREATS rows 20, 27
+# THREATS decision 3
 @pytest.mark.parametrize("shape", [
     ["{t}", "--key-id", "2"], ["{t}", "{t}"], ["{t}", "extra"],
     ["{t}", "-c", "/tmp/other.ini"], ["-c", "/tmp/other.ini", "{t}"],
@@ -161,6 +169,7 @@ def test_extra_words_exit_2_and_keep_the_token(make_bastion, shape):
     assert r.returncode == 0 and "still-6" in r.stdout, r.stderr
 
 
+# THREATS rows 20, 28
 def test_token_is_bound_to_its_row(make_bastion, keygen):
     """THREATS row 20: user, host and login come from the row; the
     frontend's environment and the words cannot change them."""
@@ -186,6 +195,7 @@ def test_token_is_bound_to_its_row(make_bastion, keygen):
                    "u.id = s.user_id") == [("alice",)]
 
 
+# THREATS row 12
 @pytest.mark.parametrize("how", ["revoked", "disabled", "host_deleted"])
 def test_access_lost_after_issue_wins(make_bastion, how):
     b = make_bastion()
@@ -202,6 +212,7 @@ def test_access_lost_after_issue_wins(make_bastion, how):
     assert [s for s in b.sessions() if s["ended_at"] is None] == []
 
 
+# THREATS row 12
 @pytest.mark.parametrize("how", INVALIDATIONS)
 def test_key_revoked_after_issue_wins(make_bastion, keygen, how):
     """A token is worth no more than the key that made it: a stolen key
@@ -284,6 +295,7 @@ def test_gatectl_token_list_and_revoke(make_bastion):
     assert "revoked 0 unused web tokens" in r.stdout
 
 
+# THREATS decision 3
 def test_token_pasted_as_a_command_is_not_logged(make_bastion, syslog):
     """A token given to `ssh gate` by mistake is an unknown command: the
     refusal is logged, but the policy blocks the token's text."""
@@ -336,6 +348,8 @@ def test_throttle_slows_repeated_failures(make_bastion):
     assert 2.0 <= time.monotonic() - start < 2.9
 
 
+# THREATS row 30
+# THREATS decision 3
 def test_tokens_distinct_hashed_and_capped(make_bastion):
     """THREATS row 30 (lib/token's unit test makes 1000)."""
     b = make_bastion()
@@ -421,16 +435,18 @@ def secret_in_cmdlines(secret):
     return hits, seen
 
 
-def watched_web_session(b, word):
+def watched_web_session(b, word, front=()):
     """`gate-shell --web WORD` behind idle-watch, as a frontend runs it,
-    on a real terminal."""
-    argv = as_gate(b.gate.bindir / "idle-watch", "-t", "10m", "--",
-                   *web_argv(b, word))
+    on a real terminal (started through front, if given)."""
+    argv = [*front, *as_gate(b.gate.bindir / "idle-watch", "-t", "10m", "--",
+                             *web_argv(b, word))]
     return pexpect.spawn(argv[0], argv[1:],
                          env={"TERM": "xterm", "PATH": "/usr/bin:/bin"},
                          encoding="utf-8", timeout=30)
 
 
+# THREATS row 30
+# THREATS decision 3
 def test_token_never_in_cmdline_or_syslog(make_bastion, syslog):
     """THREATS row 30: argument mode under idle-watch, as the ttyd unit
     would run it: while the session runs no /proc/*/cmdline holds the
@@ -480,6 +496,61 @@ def test_padded_token_not_in_watcher_cmdline(make_bastion):
     assert p.exitstatus == 0
 
 
+# A frontend of our own: it holds the terminal's master side and copies
+# it to and from its own stdin and stdout, as shellinaboxd or ttyd does.
+FRONTEND = [sys.executable, "-c", "import pty, sys; pty.spawn(sys.argv[1:])"]
+
+
+# THREATS row 25
+@pytest.mark.parametrize("how", ["sighup", "frontend_killed"])
+def test_losing_the_frontend_closes_the_row_within_5s(make_bastion, how):
+    """warpgate #2049: a web session stayed live after the browser left.
+    Here the frontend's child (gate-shell, which idle-watch became) is
+    sent SIGHUP, or the frontend itself is SIGKILLed, which closes the
+    terminal's master: either way the row is closed within 5 s as lost,
+    and the egress ssh, the recorder and idle-watch's watcher are
+    gone."""
+    b = make_bastion()
+    tok, _ = issue(b, "web1")
+    p = watched_web_session(b, tok,
+                            front=FRONTEND if how == "frontend_killed" else ())
+    p.sendline("echo live-$((6*7))")
+    p.expect("live-42")
+    row = live_session(b)
+    ssh = egress_pid(row)
+    kids = children(row["pid"])
+    assert sorted(Path(f"/proc/{k}/comm").read_text().strip()
+                  for k in kids) == ["gate-recorder", "ssh"]
+    (watcher,) = web_watchers(b)
+    procs = [Path(f"/proc/{pid}") for pid in (*kids, watcher)]
+    if how == "sighup":
+        assert row["pid"] == p.pid      # the frontend's own child
+        os.kill(row["pid"], signal.SIGHUP)
+    else:
+        assert row["pid"] in children(p.pid)
+        os.kill(p.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    done = ended(b, row["id"], timeout=5)
+    assert done["end_reason"] == "lost", done
+    while any(d.exists() for d in procs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [d for d in procs if d.exists()]
+    assert not Path(f"/proc/{ssh}").exists()
+    p.expect(pexpect.EOF)
+    p.close()
+
+
+def web_watchers(b):
+    """idle-watch watchers in front of this gate's `gate-shell --web`."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and _cmdline(d).startswith(
+                str(b.gate.bindir / "idle-watch").encode()) and \
+                f"{b.gate.config}\0--web".encode() in _cmdline(d):
+            out.append(int(d.name))
+    return out
+
+
 def test_watcher_wipes_every_word_after_web(bindir):
     """idle-watch wipes the words after --web whatever they look like
     (what gate-shell accepts as a token is not for it to guess), and
@@ -492,7 +563,10 @@ def test_watcher_wipes_every_word_after_web(bindir):
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            # Not the command: listed just before its exec, it would
+            # still read as idle-watch.
             watchers = [d for d in Path("/proc").iterdir() if d.name.isdigit()
+                        and d.name != str(p.pid)
                         and _cmdline(d).startswith(str(bindir / "idle-watch")
                                                    .encode())]
             if watchers and _cmdline(Path(f"/proc/{p.pid}")) == \
@@ -620,6 +694,8 @@ def test_browser_web_token_session(web, make_bastion, accounts, rundir,
         assert (shots / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+# THREATS rows 27, 28
+# THREATS decision 3
 def test_shipped_frontend_units_keep_request_data_out():
     """THREATS rows 27, 28: the contrib units listen on loopback only,
     ttyd checks Origin, and nothing from the request (${url}, ${peer},
@@ -654,6 +730,7 @@ def ttyd_sudoers():
             "sshgate-ttyd.sudoers").read_text()
 
 
+# THREATS row 27
 @pytest.mark.skipif(not Path("/usr/bin/sudo").exists(),
                     reason="sudo is not installed (tests/run installs it)")
 def test_ttyd_sudo_rule_allows_only_the_exact_line(make_bastion, bindir):

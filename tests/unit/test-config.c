@@ -37,7 +37,7 @@ main(void)
 		CHECK_STR(c->runtime_dir, "/srv/g/run");
 		CHECK_STR(c->egress_key, "/srv/g/egress_ed25519");
 		CHECK_STR(c->known_hosts, "/srv/g/known_hosts");
-		CHECK(c->db_timeout_ms == 1000);
+		CHECK(c->db_timeout_ms == 5000);
 		CHECK(c->verify_auth_info == 1);
 		CHECK_STR(c->ssh, "/usr/bin/ssh");
 		CHECK(c->connect_timeout == 10);
