@@ -262,7 +262,8 @@ cmd_connect(struct gsh *g, const struct call *c)
 	malloc_trim(0);
 	so = (struct share_opts){ .runtime_dir = g->cfg->runtime_dir,
 	    .database = g->cfg->database, .db_timeout_ms = g->cfg->db_timeout_ms,
-	    .max_watchers = g->cfg->max_watchers, .owner_id = g->user.id };
+	    .max_watchers = g->cfg->max_watchers, .owner_id = g->user.id,
+	    .host = h.name, .login = login };
 	po = (struct proxy_opts){ .tty = tty,
 	    .max_time = g->cfg->max_session_time, .session_id = x.id,
 	    .idle_timeout = g->cfg->idle_timeout,

@@ -345,6 +345,27 @@ refuse(struct share_hub *h, int i, const char *msg)
  * with as the share says; an administrator may watch. Returns 1 (with
  * *rw), 0 for no, -1 when it cannot be told (then no).
  */
+/*
+ * Keys typed into the session reach the host as the session's login, so
+ * a co-driver needs the grant connect would need (THREATS row 12): 1
+ * when user uid holds it now, 0 when not, -1 on error.
+ */
+static int
+granted(struct share_hub *h, long long uid)
+{
+	struct access_row *a = NULL;
+	size_t n, i;
+	int ok = 0;
+
+	if (store_access_list(h->st, uid, when_now(), &a, &n) == -1)
+		return -1;
+	for (i = 0; i < n && !ok; i++)
+		ok = strcmp(a[i].host, h->o.host) == 0 &&
+		    strcmp(a[i].login, h->o.login) == 0;
+	free(a);
+	return ok;
+}
+
 static int
 allowed(struct share_hub *h, const struct frame_hello *hello, int *rw)
 {
@@ -372,7 +393,9 @@ allowed(struct share_hub *h, const struct frame_hello *hello, int *rw)
 	    &srw)) == -1)
 		return -1;
 	if (found) {
-		*rw = srw && hello->rw;
+		*rw = 0;
+		if (srw && hello->rw && (*rw = granted(h, u.id)) == -1)
+			return -1;
 		return 1;
 	}
 	if (u.is_admin) {

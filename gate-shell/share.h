@@ -81,6 +81,8 @@ struct share_opts {
 	int db_timeout_ms;
 	int max_watchers;		/* 1 .. SHARE_MAX_WATCHERS */
 	long long session_id, owner_id;
+	/* The session's host and login: a co-driver must hold this grant. */
+	const char *host, *login;
 	int master;			/* where keys go: the session's terminal */
 	const size_t *held;		/* the owner's keys not yet written */
 	/* Told of every join and leave; why is for people ("" none). */

@@ -36,6 +36,10 @@ class Party:
             key, pub = keygen(f"{u}-{free_port()}")
             enroll(bastion.gate, u, pub, admin=(u == "root-admin"))
             self.keys[u] = key
+        # bob may reach web1 himself: a co-driver needs the grant a
+        # connect would (test_co_driver_needs_the_grant drops it).
+        if "bob" in extra_users:
+            bastion.gate.ctl("grant", "bob", "web1")
         self.owner = spawn(bastion, "connect", "web1")
         shell_ready(self.owner)
         self.sid = live_session(bastion)["id"]
@@ -480,6 +484,44 @@ def test_only_terminal_sessions_are_shared(bastion, keygen):
         assert r.returncode == 2 and "only terminal sessions" in r.stderr
     finally:
         p.communicate(timeout=30)
+
+
+# THREATS row 12
+def test_co_driver_needs_the_grant(party):
+    """Keys a co-driver types reach web1 as the session's login, so a
+    --rw share gives bob the keyboard only while he holds the grant a
+    connect would need: without it he watches read-only, and losing it
+    mid-session takes the keyboard back at the next periodic check."""
+    g = party.b.gate
+    party.ssh("alice", "share", party.sid, "bob", "--rw")
+    g.ctl("revoke", "bob", "web1")
+    w = party.attach("bob")
+    w.expect("read-only")
+    party.owner.expect(r"bob joined this session \(read-only\)")
+    w.send("echo nogrant-$((2+5))\r")
+    time.sleep(1)
+    party.owner.sendline(f"echo {MARK}-ng-$((1+1))")
+    party.owner.expect(f"{MARK}-ng-2")
+    assert "nogrant-7" not in party.owner.before
+    w.sendcontrol("]")
+    w.expect(pexpect.EOF)
+
+    g.ctl("grant", "bob", "web1")
+    w = party.attach("bob")
+    w.expect("read-write")
+    w.send("echo granted-$((2+6))\r")
+    party.owner.expect("granted-8")
+    g.ctl("revoke", "bob", "web1")
+    # The session checks its watchers every 10 s.
+    w.expect("you are read-only now", timeout=30)
+    party.owner.expect("bob is now read-only in this session")
+    w.send("echo revoked-$((2+7))\r")
+    time.sleep(1)
+    party.owner.sendline(f"echo {MARK}-rv-$((1+1))")
+    party.owner.expect(f"{MARK}-rv-2")
+    assert "revoked-9" not in party.owner.before
+    w.sendcontrol("]")
+    w.expect(pexpect.EOF)
 
 
 def test_taking_rw_back_applies_at_once(party):
