@@ -182,6 +182,19 @@ explain(const struct proxy *p, struct proxy_result *res)
 		  "does not resolve" },
 		{ "", ": Permission denied (", "the target refused the gate's "
 		  "key (administrators: gatectl egress-key)" },
+		/* The target (its sshd, or the host) died mid-session. */
+		{ "Connection to ", " closed by remote host", "the target "
+		  "closed the connection" },
+		{ "Connection closed by ", "", "the target closed the "
+		  "connection" },
+		{ "Connection reset by ", "", "the connection to the target "
+		  "was reset" },
+		{ "Read from remote host ", "", "the connection to the target "
+		  "was lost" },
+		{ "client_loop: send disconnect: ", "", "the connection to the "
+		  "target was lost" },
+		{ "Timeout, server ", " not responding", "the target stopped "
+		  "answering (keepalive timeout)" },
 	};
 	size_t i;
 

@@ -1,14 +1,72 @@
 /*
  * env: allow-listed environment reset.
  */
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "env.h"
 #include "err.h"
 #include "text.h"
 
 #define ENV_KEEP_MAX	16
+
+extern char **environ;
+
+/*
+ * clearenv() only forgets the environment exec gave us: its strings stay
+ * where the kernel put them, and /proc/PID/environ (and a core dump) go
+ * on showing them for the life of the process and of every fork of it,
+ * such as gate-shell's recorder and idle watcher: the client's LC_* and
+ * the raw SSH_ORIGINAL_COMMAND with any secret in it (THREATS row 9).
+ * Overwrite that area (env_start to env_end in /proc/self/stat) with the
+ * environment now in force. Best effort: the area stays as it is when it
+ * cannot be found or when a variable in force still lives in it.
+ */
+static void
+scrub_exec_env(void)
+{
+	char buf[2048], *p, *field, *save;
+	uintptr_t start = 0, end = 0, v;
+	size_t have = 0, len;
+	ssize_t n;
+	int fd, i;
+
+	if ((fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	while (have < sizeof(buf) - 1 &&
+	    (n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0)
+		have += (size_t)n;
+	close(fd);
+	buf[have] = '\0';
+	/* Fields from the third on follow the last ')' of the name. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return;
+	for (i = 3, field = strtok_r(p + 1, " \n", &save); field != NULL;
+	    i++, field = strtok_r(NULL, " \n", &save)) {
+		v = (uintptr_t)strtoull(field, NULL, 10);
+		if (i == 50)
+			start = v;
+		else if (i == 51)
+			end = v;
+	}
+	if (start == 0 || end <= start)
+		return;
+	for (i = 0; environ && environ[i]; i++)
+		if ((uintptr_t)environ[i] >= start && (uintptr_t)environ[i] < end)
+			return;
+	p = (char *)start;
+	memset(p, 0, end - start);
+	for (i = 0; environ && environ[i]; i++) {
+		len = strlen(environ[i]) + 1;
+		if (len > end - (uintptr_t)p)
+			break;
+		memcpy(p, environ[i], len);
+		p += len;
+	}
+}
 
 int
 env_reset(const char *const keep[])
@@ -39,6 +97,7 @@ env_reset(const char *const keep[])
 			err_set(ERR_SYS, "cannot set %s", keep[i]);
 			goto out;
 		}
+	scrub_exec_env();
 	rc = 0;
 out:
 	for (i = 0; i < ENV_KEEP_MAX; i++)

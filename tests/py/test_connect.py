@@ -4,6 +4,7 @@ client driven through real terminals (pexpect). Nothing is mocked."""
 import hashlib
 import os
 import re
+import shlex
 import signal
 import subprocess
 import termios
@@ -15,6 +16,7 @@ import pexpect
 import pytest
 
 from conftest import GATE_USER, TARGET_USER, children, enroll, run
+from test_history import asciinema_cat, cast_lines
 
 MARK = "sg-mark"
 
@@ -57,6 +59,40 @@ def egress_pid(row):
             if Path(f"/proc/{c}/exe").resolve().name == "ssh"]
     assert len(kids) == 1, kids
     return kids[0]
+
+
+def session_forks(row):
+    """The recorder and the idle watcher of a live session: forks of its
+    gate-shell, told apart by name."""
+    names = {c: comm(c) for c in children(row["pid"])}
+    recorder = [c for c, n in names.items() if n == "gate-recorder"]
+    watcher = [c for c, n in names.items() if n == "gate-shell"]
+    assert len(recorder) == len(watcher) == 1, names
+    return recorder[0], watcher[0]
+
+
+def comm(pid):
+    """The name of pid, or "" once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def descendants(pid):
+    out, todo = [], children(pid)
+    while todo:
+        c = todo.pop()
+        out.append(c)
+        todo += children(c)
+    return out
+
+
+def gone(pid, timeout=10):
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not Path(f"/proc/{pid}").exists()
 
 
 # --- interactive sessions through a real PTY ---
@@ -128,21 +164,36 @@ def test_full_screen_program(bastion):
     assert p.exitstatus == 0
 
 
-def test_escape_character_is_off_on_both_hops(bastion):
-    """THREATS row 26: ~? ~C ~. are data for the target."""
+# THREATS row 26
+def test_escape_character_is_off_on_both_hops(bastion, target_account):
+    """~? ~C ~. ~& right after a newline are data for the target: neither
+    the user's ssh (-e none) nor the gate's (EscapeChar none) acts on
+    them, and the target reads them byte for byte."""
+    got = Path(target_account.pw_dir) / f"escapes-{uuid.uuid4().hex[:6]}"
     p = spawn(bastion, "connect", "web1", opts=("-e", "none"))
     shell_ready(p)
-    p.send("\r~?\r~C\r~.\r")
-    p.sendline(f"echo {MARK}-alive")
-    p.expect(f"{MARK}-alive")
+    # cat starts after bash has given the terminal back: no key below can
+    # be taken by the shell's line editor instead.
+    p.sendline(f"sh -c 'echo {MARK}-cat-$((2+3)); exec cat > {got.name}'")
+    p.expect(f"{MARK}-cat-5")
+    for keys in ("\r~?\r", "\r~C\r", "\r~.\r", "\r~&\r"):
+        p.send(keys)
+    p.sendcontrol("d")
+    p.sendline(f"echo {MARK}-alive-$((6*7))")
+    p.expect(f"{MARK}-alive-42")
     assert "Supported escape sequences" not in p.before
     assert "ssh>" not in p.before
+    # The terminal on the target turned each CR into a newline (icrnl).
+    assert got.read_bytes() == b"\n~?\n\n~C\n\n~.\n\n~&\n"
+    assert live_session(bastion)["ended_at"] is None
     p.sendline("exit")
     p.expect(pexpect.EOF)
 
 
 # --- commands without a terminal ---
 
+# THREATS row 14
+# THREATS decision 6
 def test_remote_words_keep_their_boundaries(bastion):
     """Decision 6: connect web1 -- ARGS does what ssh web1 ARGS does."""
     r = bastion.ssh("connect web1 -- printf '%s\\n' 'a;b'")
@@ -153,6 +204,7 @@ def test_remote_words_keep_their_boundaries(bastion):
     assert r.stdout == "two  spaces it's $HOME\n"
 
 
+# THREATS row 3
 def test_dash_words_after_double_dash_are_remote(bastion, rundir):
     """THREATS row 3: never options of the local ssh."""
     flag = rundir / f"pwned-{uuid.uuid4().hex[:6]}"
@@ -185,6 +237,7 @@ def test_binary_round_trip_100_mib(bastion, rundir):
     assert row["bytes_in"] == row["bytes_out"] == 100 * 1024 * 1024
 
 
+# THREATS decision 6
 def test_eof_passes_through_for_tar_pipes(bastion, rundir, target_account):
     src = rundir / f"tree-{uuid.uuid4().hex[:6]}"
     (src / "sub").mkdir(parents=True)
@@ -212,6 +265,7 @@ def test_eof_passes_through_for_tar_pipes(bastion, rundir, target_account):
 
 # --- access ---
 
+# THREATS row 12
 def test_denied_host_login_and_unknown_host_look_the_same(bastion, syslog):
     g = bastion.gate
     g.ctl("host", "add", "web2", "127.0.0.1", "--port",
@@ -229,6 +283,7 @@ def test_denied_host_login_and_unknown_host_look_the_same(bastion, syslog):
     assert bastion.sessions() == []
 
 
+# THREATS row 2
 def test_grant_for_a_login_is_exact(bastion):
     g = bastion.gate
     g.ctl("revoke", "alice", "web1")
@@ -239,6 +294,7 @@ def test_grant_for_a_login_is_exact(bastion):
     assert r.returncode == 3
 
 
+# THREATS row 12
 def test_expired_grant_denies(bastion):
     g = bastion.gate
     g.sql("UPDATE grants SET expires_at = strftime('%s','now') - 1")
@@ -246,6 +302,103 @@ def test_expired_grant_denies(bastion):
     assert r.returncode == 3
 
 
+# THREATS row 12
+def test_terminal_and_prompt_connect_are_denied_alike(bastion):
+    """ssh -tt gate connect HOST and connect typed at the prompt pass the
+    same grant check as connect without a terminal: the same answer and
+    exit 3, no session row, nothing reaches the target."""
+    g, t = bastion.gate, bastion.target
+    # Pinned, so that a connect let through would really reach it.
+    g.ctl("host", "add", "web2", "127.0.0.1", "--port", str(t.port),
+          "--login", TARGET_USER, "--scan")
+    target_log = t.log.read_text()
+    denied = "gate-shell: access denied\n"
+    for target in ("web2", "root@web1"):
+        r = bastion.ssh("connect", target)
+        assert (r.returncode, r.stderr) == (3, denied), (target, r.stderr)
+        p = spawn(bastion, "connect", target)
+        p.expect(pexpect.EOF)
+        p.close()
+        assert p.exitstatus == 3, target
+        assert p.before.replace("\r\n", "\n") == denied, target
+    p = spawn(bastion)
+    p.expect("sshgate> ")
+    for target in ("web2", "root@web1"):
+        p.sendline(f"connect {target}")
+        p.expect("sshgate> ")
+        # The terminal's echo of the line, then the same answer.
+        assert p.before.replace("\r\n", "\n") == \
+            f"connect {target}\n{denied}", target
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+    assert bastion.sessions() == []
+    assert t.log.read_text() == target_log
+
+
+TOKEN_RX = re.compile(r"\b(sgw_[A-Za-z0-9_-]{55})(?![A-Za-z0-9_-])")
+
+
+# THREATS row 12
+def test_revoked_grant_on_every_entry_path(bastion, keygen, target_account):
+    """bob holds a grant for web1, a web token made with it and a share of
+    alice's session on web1; then the grant is revoked. A terminal
+    connect, a connect with a command and the web token all meet the
+    grant check again and open nothing; attach to the --rw share joins
+    read-only, his keys never reaching web1."""
+    b, g = bastion, bastion.gate
+    bkey, bpub = keygen(f"bob-{uuid.uuid4().hex[:6]}")
+    enroll(g, "bob", bpub)
+    g.ctl("grant", "bob", "web1")
+    r = run(b.sshd.ssh_argv(bkey, "web-token", "web1"))
+    assert r.returncode == 0, r.stderr
+    token = TOKEN_RX.search(r.stdout).group(1)
+    owner = spawn(b, "connect", "web1")
+    shell_ready(owner)
+    sid = live_session(b)["id"]
+    assert b.ssh("share", str(sid), "bob", "--rw").returncode == 0
+
+    g.ctl("revoke", "bob", "web1")
+    t_logins = b.target.log.read_text().count("Accepted publickey")
+    flag = Path(target_account.pw_dir) / f"revoked-{uuid.uuid4().hex[:6]}"
+    a = b.sshd.ssh_argv(bkey, "connect", "web1", opts=("-tt",))
+    p = pexpect.spawn(a[0], a[1:], timeout=20, encoding="utf-8",
+                      codec_errors="replace")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 3
+    assert p.before.replace("\r\n", "\n") == "gate-shell: access denied\n"
+    r = run(b.sshd.ssh_argv(bkey, f"connect web1 -- touch {flag.name}",
+                            opts=("-T",)))
+    assert (r.returncode, r.stderr) == (3, "gate-shell: access denied\n")
+    # A web frontend runs gate-shell --web as the gate account; the
+    # token is the first line of its input, the rest is the session's.
+    r = run([g.bindir / "gate-shell", "-c", g.config, "--web"],
+            input=f"{token}\ntouch {flag}\n",
+            env={"PATH": "/usr/bin:/bin", "TERM": "xterm"},
+            user=GATE_USER, group=GATE_USER, extra_groups=[])
+    assert (r.returncode, r.stderr) == (3, "gate-shell: access denied\n")
+    assert not flag.exists()
+    assert [s for s in b.sessions() if s["user_name"] == "bob"] == []
+    assert b.target.log.read_text().count("Accepted publickey") == t_logins
+
+    a = b.sshd.ssh_argv(bkey, "attach", str(sid), opts=("-tt",))
+    w = pexpect.spawn(a[0], a[1:], timeout=20, encoding="utf-8",
+                      codec_errors="replace")
+    w.expect("read-only")
+    owner.expect(r"bob joined this session \(read-only\)")
+    w.send(f"touch {flag}\r")
+    time.sleep(1)
+    owner.sendline("echo owner-$((3+4))")
+    owner.expect("owner-7")
+    assert not flag.exists()
+    w.sendcontrol("]")
+    w.expect(pexpect.EOF)
+    owner.sendline("exit")
+    owner.expect(pexpect.EOF)
+
+
+# THREATS rows 1, 2, 4
+# THREATS decision 5
 @pytest.mark.parametrize("word", [
     "web1$(touch /tmp/sg-p)", "a`id`@web1", "web1;id", "-oProxyCommand=x",
     "x@-oProxyCommand=y", "%n@web1", "sgtarget@web1%h", "root\x01@web1",
@@ -259,9 +412,12 @@ def test_injection_as_host_names_refused_before_any_process(bastion, word,
     assert len(r.stderr.splitlines()) == 1, r.stderr
     assert bastion.sessions() == []
     assert not Path("/tmp/sg-p").exists()
-    assert not syslog.wait_for(r"allowed, session", timeout=0.2)
+    # Only this suite's gate: /dev/log also hears suites run in parallel.
+    assert not syslog.wait_for(rf"connect {re.escape(TARGET_USER)}@\S+ "
+                               r".*allowed, session", timeout=0.2)
 
 
+# THREATS row 4
 def test_host_add_refuses_option_like_names(gate):
     for args in (["--", "-oProxyCommand=x", "127.0.0.1"],
                  ["web1", "-oProxyCommand=x"], ["web1", "a b"]):
@@ -269,6 +425,8 @@ def test_host_add_refuses_option_like_names(gate):
         assert r.returncode == 2, (args, r.stderr)
 
 
+# THREATS rows 1, 2, 3, 8, 9, 10, 26
+# THREATS decision 5
 def test_egress_environment_is_an_allowlist(bastion):
     """THREATS rows 8, 9: nothing the client sends reaches the egress."""
     env = dict(os.environ, LC_ALL="() { :;}; touch /tmp/sg-shock",
@@ -298,6 +456,7 @@ def test_egress_environment_is_an_allowlist(bastion):
     assert not Path("/tmp/sg-shock").exists()
 
 
+# THREATS row 8
 def test_hostile_term_is_dropped(bastion):
     env = dict(os.environ, TERM='xterm","x":"\x1b')
     argv = bastion.ssh_argv("connect", "web1", tty=True)
@@ -309,6 +468,34 @@ def test_hostile_term_is_dropped(bastion):
     assert [e for e in environ if e] == [b"PATH=/usr/bin:/bin"]
     p.sendline("exit")
     p.expect(pexpect.EOF)
+
+
+# THREATS rows 8, 9
+def test_session_forks_hold_only_the_reset_environment(make_bastion):
+    """The recorder and the idle watcher are forks of gate-shell, not
+    programs it starts: /proc/PID/environ shows what exec gave gate-shell
+    unless it was overwritten. It must show the allowlist only, not the
+    client's variables nor SSH_ORIGINAL_COMMAND (which may hold a
+    secret history masks)."""
+    b = make_bastion("[sessions]\nidle_timeout = 1h\n")
+    env = dict(os.environ, LC_ALL="() { :;}; touch /tmp/sg-shock",
+               LANG="C.UTF-8", TERM="xterm-256color")
+    argv = b.ssh_argv("connect", "web1", tty=True, opts=(
+        "-o", "SendEnv=LC_ALL LANG", "-o", "SetEnv=LD_PRELOAD=/x.so "
+        "BASH_ENV=/tmp/x"))
+    p = pexpect.spawn(argv[0], argv[1:], env=env, timeout=20,
+                      encoding="utf-8", codec_errors="replace")
+    shell_ready(p)
+    row = live_session(b)
+    recorder, watcher = session_forks(row)
+    for pid in (row["pid"], recorder, watcher):
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert sorted(e for e in environ if e) == [
+            b"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+            b"TERM=xterm-256color"], (pid, environ)
+    p.sendline("exit")
+    p.expect(pexpect.EOF)
+    assert not Path("/tmp/sg-shock").exists()
 
 
 # --- host keys ---
@@ -424,6 +611,59 @@ def test_session_limit(make_bastion, syslog):
     assert b.ssh("connect web1 -- true").returncode == 0
 
 
+def test_a_burst_of_connects_gets_exactly_the_limit(make_bastion, make_sshd):
+    """50 connects by one user at the same moment (issue 9, limits and
+    faults): max_sessions_per_user of them run, every other one is
+    refused with the limit message and leaves a closed 'limit' row; no
+    database error reaches anyone."""
+    limit, burst = 5, 50
+    b = make_bastion(f"[sessions]\nmax_sessions_per_user = {limit}\n")
+    # sshd drops unauthenticated connections beyond MaxStartups (10 by
+    # default) at random: let all of them reach gate-shell.
+    b.sshd = make_sshd(b.gate, snippet_edit=lambda s:
+                       "MaxStartups 100:30:200\n" + s)
+    procs = [subprocess.Popen(b.ssh_argv("connect web1 -- cat"),
+                              stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+             for _ in range(burst)]
+    try:
+        # Until each connect has ended or holds a live session.
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            done = [p for p in procs if p.poll() is not None]
+            rows = b.sessions()
+            live = [s for s in rows if s["ended_at"] is None]
+            if len(live) + len(done) == burst:
+                break
+            time.sleep(0.2)
+        refused = [(p.returncode, p.stderr.read().decode()) for p in done]
+        assert len(live) == limit, (len(live), refused[:3])
+        assert len(rows) == burst, refused
+        assert [s["end_reason"] for s in rows].count("limit") == \
+            burst - limit, refused
+        assert len(refused) == burst - limit
+        for rc, err in refused:
+            assert rc == 3 and err == (
+                f"gate-shell: you already have {limit} live sessions, "
+                "the most allowed; end one first (see: sessions, kill "
+                "ID)\n"), (rc, err)
+        assert b.target.log.read_text().count("Accepted publickey") == \
+            limit
+        for p in procs:
+            if p.returncode is None:
+                p.stdin.close()
+                assert p.wait(timeout=60) == 0, p.stderr.read()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    reasons = sorted(s["end_reason"] for s in b.sessions())
+    assert reasons == ["exit"] * limit + ["limit"] * (burst - limit)
+
+
+# THREATS row 23
 def test_sessions_and_kill(make_bastion, keygen):
     b = make_bastion()
     p = spawn(b, "connect", "web1")
@@ -485,23 +725,105 @@ def test_gatectl_session_list_and_kill(bastion):
     assert r.returncode == 2
 
 
-def test_dead_gate_shell_leaves_a_lost_row_and_no_egress(bastion):
-    p = spawn(bastion, "connect", "web1")
+# THREATS row 25
+def test_dead_gate_shell_leaves_a_lost_row_and_no_egress(make_bastion,
+                                                         rundir):
+    """gate-shell SIGKILLed mid-session (issue 9, limits and faults): it
+    cannot close its row or clean up, so the rest must follow on their
+    own: the egress ssh (SIGHUP on its parent's death) and the idle
+    watcher go, the recorder finishes its file, the user's ssh client
+    ends and leaves its terminal as it found it, and the next look closes
+    the row as lost."""
+    b = make_bastion("[sessions]\nidle_timeout = 1h\n")
+    before = rundir / f"stty-{uuid.uuid4().hex[:6]}"
+    after = Path(f"{before}-after")
+    # The terminal's settings before the client makes it raw and after
+    # it is gone, read by the same shell on the same terminal.
+    client = shlex.join(b.ssh_argv("connect", "web1", tty=True))
+    p = pexpect.spawn("/bin/sh", ["-c", f"stty -a > {before}; {client}; "
+                      f"echo client-exit-$?; stty -a > {after}"],
+                      dimensions=(24, 80), timeout=20, encoding="utf-8",
+                      codec_errors="replace")
     shell_ready(p)
-    row = live_session(bastion)
+    row = live_session(b)
     ssh = egress_pid(row)
+    recorder, watcher = session_forks(row)
     os.kill(row["pid"], signal.SIGKILL)
+    p.expect(r"client-exit-\d+")
     p.expect(pexpect.EOF)
-    deadline = time.monotonic() + 5
-    while Path(f"/proc/{ssh}").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not Path(f"/proc/{ssh}").exists()
-    assert [s["ended_at"] for s in bastion.sessions()] == [None]
-    bastion.ssh("sessions")
-    row = bastion.sessions()[0]
+    assert after.read_text() == before.read_text()
+    assert "-icanon" not in after.read_text()
+    for pid in (ssh, watcher, recorder):
+        assert gone(pid), pid
+    assert [s["ended_at"] for s in b.sessions()] == [None]
+    b.ssh("sessions")
+    row = b.sessions()[0]
     assert row["end_reason"] == "lost"
+    assert row["rec_status"].startswith("ok"), row["rec_status"]
+    assert MARK in "".join(e[2] for e in cast_lines(row["recording"])[1:]
+                           if e[1] == "o")
 
 
+@pytest.mark.parametrize("tty", [True, False], ids=["terminal", "pipes"])
+@pytest.mark.parametrize("what", ["connection", "sshd"])
+def test_target_dying_mid_session_ends_it_with_the_reason(bastion, tty,
+                                                           what):
+    """The target's side of the session (its sshd for this connection, or
+    the whole sshd) is SIGKILLed (issue 9, limits and faults): the user's
+    client ends at once with exit 255 and one line from the gate saying
+    why, the row is closed with that reason, the recording is complete
+    and plays."""
+    t = bastion.target
+    if tty:
+        p = spawn(bastion, "connect", "web1")
+        shell_ready(p)
+    else:
+        p = subprocess.Popen(bastion.ssh_argv("connect web1 -- sleep 600"),
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "sleep" not in [
+                comm(c) for c in descendants(t.proc.pid)]:
+            time.sleep(0.05)
+    try:
+        row = live_session(bastion)
+        doomed = descendants(t.proc.pid)
+        assert "sleep" in map(comm, doomed) or tty, doomed
+        if what == "sshd":
+            doomed.append(t.proc.pid)
+        for pid in doomed:
+            os.kill(pid, signal.SIGKILL)
+        if tty:
+            p.expect(pexpect.EOF, timeout=30)
+            p.close()
+            status, err = p.exitstatus, p.before.replace("\r\n", "\n")
+        else:
+            _, err = p.communicate(timeout=30)
+            status = p.returncode
+    finally:
+        # A client left behind would keep the test accounts busy.
+        if tty:
+            p.close(force=True)
+        elif p.poll() is None:
+            p.kill()
+            p.wait()
+    if what == "sshd":
+        t.proc.wait()
+    done = ended(bastion, row["id"])
+    assert done["end_reason"] == "error"
+    assert done["exit_status"] == 255 and status == 255
+    assert done["message"] in ("the target closed the connection",
+                               "the connection to the target was reset",
+                               "the connection to the target was lost")
+    said = [ln for ln in err.splitlines() if ln.startswith("gate-shell:")]
+    assert said == [f"gate-shell: {done['message']}"], err
+    assert done["rec_status"].startswith("ok"), done["rec_status"]
+    cast_lines(done["recording"])
+    asciinema_cat(done["recording"])
+
+
+# THREATS row 25
 def test_client_disconnect_closes_the_row(bastion):
     p = spawn(bastion, "connect", "web1")
     shell_ready(p)
@@ -647,6 +969,7 @@ def test_init_never_follows_a_planted_pub_symlink(make_gate, rundir):
     assert not (g.state / "egress_ed25519").exists()
 
 
+# THREATS row 17
 def test_gatectl_session_kill_never_signals_a_forged_pid(bastion):
     """Rows are data the gate account can write: root must not be made to
     signal init (or anything that is not a gate-shell)."""

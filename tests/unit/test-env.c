@@ -1,9 +1,12 @@
 /*
  * Unit tests for lib/env: after env_reset() the environment holds PATH and
  * the allow-listed names only, and an allow-listed value with control
- * characters or of absurd length is dropped too (THREATS rows 8, 9).
+ * characters or of absurd length is dropped too (THREATS rows 8, 9), and
+ * /proc/self/environ stops showing what exec gave the process.
  */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "env.h"
 #include "test.h"
@@ -18,6 +21,34 @@ count(void)
 	while (environ[n])
 		n++;
 	return n;
+}
+
+/*
+ * Does /proc/self/environ show only the environment in force, in order?
+ * (What exec gave stays unless env_reset() overwrote it; an area too
+ * small for all of the new environment shows its first variables.)
+ */
+static int
+proc_shows_environ(void)
+{
+	static char buf[1 << 16];
+	size_t have = 0;
+	ssize_t n;
+	char *p;
+	int fd, i = 0;
+
+	if ((fd = open("/proc/self/environ", O_RDONLY)) == -1)
+		return 0;
+	while (have < sizeof(buf) - 1 &&
+	    (n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0)
+		have += (size_t)n;
+	close(fd);
+	buf[have] = '\0';
+	for (p = buf; p < buf + have; p += strlen(p) + 1)
+		if (*p != '\0' && (environ[i] == NULL ||
+		    strcmp(p, environ[i++]) != 0))
+			return 0;
+	return 1;
 }
 
 int
@@ -37,6 +68,7 @@ main(void)
 	CHECK_STR(getenv("TERM"), "xterm-256color");
 	CHECK(getenv("LC_ALL") == NULL && getenv("LD_PRELOAD") == NULL &&
 	    getenv("BASH_ENV") == NULL);
+	CHECK(proc_shows_environ());
 
 	setenv("TERM", "xterm\033]0;x\007", 1);
 	CHECK(env_reset(keep) == 0);
