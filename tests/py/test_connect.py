@@ -3,8 +3,10 @@ client driven through real terminals (pexpect). Nothing is mocked."""
 
 import hashlib
 import os
+import pwd
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import termios
@@ -423,6 +425,39 @@ def test_host_add_refuses_option_like_names(gate):
                  ["web1", "-oProxyCommand=x"], ["web1", "a b"]):
         r = gate.ctl("host", "add", *args, check=False)
         assert r.returncode == 2, (args, r.stderr)
+
+
+# THREATS rows 1, 3
+def test_egress_reads_no_config_or_known_hosts_of_the_gate_home(bastion):
+    """The egress ssh reads no ssh_config at all (-F /dev/null) and only
+    the gate's pinned known_hosts: a config and a known_hosts planted in
+    the gate account's ~/.ssh change nothing. The config would run a
+    ProxyCommand and turn the escape character back on; the known_hosts
+    holds a wrong key for the target's alias, which would stop ssh."""
+    home = Path(pwd.getpwnam(GATE_USER).pw_dir)
+    dot = home / ".ssh"
+    mark = home / f"proxied-{uuid.uuid4().hex[:6]}"
+    dot.mkdir(mode=0o700, exist_ok=True)
+    try:
+        (dot / "config").write_text(
+            f"Host *\n  ProxyCommand /usr/bin/touch {mark}\n"
+            "  EscapeChar ~\n  LocalCommand /usr/bin/touch "
+            f"{mark}\n  PermitLocalCommand yes\n")
+        wrong = run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                     str(dot / "wrong")])
+        assert wrong.returncode == 0, wrong.stderr
+        pub = (dot / "wrong.pub").read_text().split()
+        (dot / "known_hosts").write_text(
+            f"web1 {pub[0]} {pub[1]}\n"
+            f"[127.0.0.1]:{bastion.target.port} {pub[0]} {pub[1]}\n")
+        st = home.stat()
+        for f in [dot, *dot.iterdir()]:
+            os.chown(f, st.st_uid, st.st_gid)
+        r = bastion.ssh("connect web1 -- id -un")
+        assert (r.returncode, r.stdout) == (0, TARGET_USER + "\n"), r.stderr
+        assert not mark.exists()
+    finally:
+        shutil.rmtree(dot, ignore_errors=True)
 
 
 # THREATS rows 1, 2, 3, 8, 9, 10, 26
