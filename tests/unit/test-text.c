@@ -62,6 +62,9 @@ main(void)
 	json("q\"b\\", "\"q\\\"b\\\\\"");
 	json("\x1b[31m\n", "\"\\u001b[31m\\u000a\"");
 	json("\xff" "a", "\"\\ufffda\"");
+	/* C1 controls: U+009B is a CSI to some terminals. */
+	json("\xc2\x9b" "6n\xc2\x85", "\"\\u009b6n\\u0085\"");
+	json("\xc2\xa0", "\"\xc2\xa0\"");
 	json("caf\xc3\xa9", "\"caf\xc3\xa9\"");
 	return TEST_DONE();
 }
