@@ -2,6 +2,7 @@
 """Benchmark: authkeys-cmd with 100,000 enrolled keys, against its peers.
 
     tests/bench/authkeys.py [--build DIR] [--keys N] [--calls N] [--logins N]
+                            [--json-out FILE]
 
 Run as root on Debian 12 after `meson compile -C build` (an optimised
 build, not the sanitizer one). It sets up a scratch gate the way the
@@ -17,14 +18,18 @@ process at a time), then measures, in one run:
        unknown    authkeys-cmd for keys nobody enrolled (what scanners cause)
        grep       grep -F over a 100,000-line authorized_keys file, the
                   usual shell AuthorizedKeysCommand of home-grown bastions
-  2. 200 concurrent calls for enrolled keys, 5 rounds: how many failed;
+  2. 200 concurrent calls for enrolled keys, 5 rounds: how many failed,
+     and each call's latency, beside 200 concurrent /bin/true;
   3. whole logins, `ssh gate version` through a real sshd, interleaved:
        sshgate    AuthorizedKeysCommand authkeys-cmd, 100,000 keys in SQLite
        flat file  AuthorizedKeysFile with the same 100,000 lines authkeys-cmd
                   would print (OpenSSH scans it line by line)
        one line   AuthorizedKeysFile holding only the user's line: the floor
 
-Timings on a shared machine are noisy: compare the ratios within one run.
+The accounts are the integration suite's, named after SSHGATE_TEST_ACCOUNTS
+as in conftest.py (e.g. "sgb" to keep off a suite that runs at the same
+time). Timings on a shared machine are noisy: compare the ratios within one
+run. --json-out FILE also writes the figures as one JSON object.
 Nothing here is a pass/fail test; the exit status is non-zero only when
 the set-up fails or a concurrent call fails.
 """
@@ -35,6 +40,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import statistics
 import sys
@@ -123,10 +129,16 @@ def main():
     ap.add_argument("--keys", type=int, default=100_000)
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--logins", type=int, default=30)
+    ap.add_argument("--json-out", metavar="FILE",
+                    help="also write the figures to FILE as JSON")
     args = ap.parse_args()
     build = Path(args.build).resolve()
     if os.geteuid() != 0:
         raise SystemExit("run as root")
+
+    def on_term(signum, frame):     # take down what we set up
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
 
     root = conftest.BASE / f"bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     conftest.BASE.mkdir(mode=0o755, exist_ok=True)
@@ -207,8 +219,14 @@ def main():
             f"{GATE_USER} {t} {b}\n"
             for t, b in (rng.choice(keys) for _ in range(200))))
         os.chmod(conc_file, 0o644)
-        conc = [spawnbench(build, conc_file, ak, jobs=200, output=True)
-                for _ in range(5)]
+        # And /bin/true the same way, rounds interleaved: what 200 processes
+        # at once cost this machine whatever they run.
+        conc, conc_floor = [], []
+        for _ in range(5):
+            conc_floor.append(spawnbench(build, conc_file, ["/bin/true"],
+                                         jobs=200))
+            conc.append(spawnbench(build, conc_file, ak, jobs=200,
+                                   output=True))
 
         def flat_sshd(path):
             return Sshd(gate, snippet_edit=lambda s: s.replace(
@@ -239,12 +257,37 @@ def main():
     failed = sum(c["failures"] for c in conc)
     print(f"\n200 concurrent calls x 5 rounds: {failed} failed; wall "
           + ", ".join(f"{c['wall_us'] / 1000:.0f}" for c in conc) + " ms")
+    for name, cs in (("authkeys-cmd", conc), ("/bin/true", conc_floor)):
+        print(f"  {name}, each call, spawn to reaped, per round: median "
+              + ", ".join(f"{c['median_us'] / 1000:.1f}" for c in cs)
+              + " ms; p99 "
+              + ", ".join(f"{c['p99_us'] / 1000:.1f}" for c in cs) + " ms")
     print(f"\nwhole logins (ssh gate version), {args.logins} each, interleaved")
     base = statistics.median(logins["one line"])
     print(f"{'':10} {'median':>9} {'p99':>9} {'x one line':>11}")
     for name, xs in logins.items():
         print(f"{name:10} {statistics.median(xs):7.1f}ms {p99(xs):7.1f}ms "
               f"{statistics.median(xs) / base:11.2f}")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps({
+            "keys": len(keys), "calls": args.calls,
+            "per_call": {n: {f: res[n][f] for f in ("median_us", "p99_us",
+                                                     "failures")}
+                         for n in res},
+            "concurrent": {"calls": 200, "rounds": len(conc),
+                           "failed": failed,
+                           "wall_ms": [round(c["wall_us"] / 1000, 1)
+                                       for c in conc],
+                           "median_us": [c["median_us"] for c in conc],
+                           "p99_us": [c["p99_us"] for c in conc],
+                           "floor_median_us": [c["median_us"]
+                                               for c in conc_floor],
+                           "floor_p99_us": [c["p99_us"]
+                                            for c in conc_floor]},
+            "logins": {n: {"n": len(xs),
+                           "median_ms": round(statistics.median(xs), 1),
+                           "p99_ms": round(p99(xs), 1)}
+                       for n, xs in logins.items()}}))
     return 1 if failed or res["known"]["failures"] else 0
 
 

@@ -5,7 +5,9 @@
                            [--stacks direct,direct-idle,twohop,gate,
                                      gate-idle,gate-noshare,gate-watched,
                                      script,tlog]
-                           [--json] [--cross-check] [--wait S]
+                           [--start N [--observe N]] [--no-wait]
+                           [--json] [--json-out FILE] [--cross-check]
+                           [--wait S]
 
 Run as root from the source tree on Debian 12, on an optimised build. It
 sets up, on loopback, what the integration suite's make_bastion fixture
@@ -89,8 +91,25 @@ Measured, each stack once per rep, reps interleaved with a rotated order:
               gate-shell (found by its live sessions row) and its egress
               ssh; for twohop, the middle ssh; and so on
 
-script writes to /dev/null, like the gate, which records nothing yet;
-tlog-rec writes its JSON log to a file (deleted after each run).
+The "Recording layer" table sums, per stack, the middle host's processes
+but the ssh toward the target: gate-shell, its recorder (and, in
+gate-idle, its idle watcher); script; tlog-rec. Beside each process's
+peak RSS (VmHWM, mostly shared library pages) it gives the Pss and the
+private memory (smaps_rollup) at the payload's end and the echo run's
+end. The goal "gate-shell plus watcher under 2 MiB" is judged on VmHWM,
+from gate-idle (the plain gate forks no watcher), private memory beside.
+
+--start N also times session start: N rounds, interleaved, of `true` on
+the target without a terminal through direct (`ssh target true`), twohop
+(`ssh hop@gatehost "ssh target true"`) and the gate (`ssh gate@gatehost
+connect web1 -- true`), client start to exit; then --observe more gate
+sessions, untimed, watched through /proc every 5 ms: gate-shell's start
+to its egress ssh's start (10 ms clock ticks: a mean over runs) and
+gate-shell's CPU time (schedstat) when the egress ssh shows up.
+
+script writes to /dev/null; the gate records every session (asciicast
+file and history, as shipped, in the gate's state directory); tlog-rec
+writes its JSON log to a file (deleted after each run).
 
 Timings on a shared 2-core machine are noisy: read the ratios within one
 run. Nothing here asserts a timing; the goals of the issue are reported as
@@ -99,7 +118,11 @@ prefix from SSHGATE_TEST_ACCOUNTS, as in conftest.py: use e.g. "sgb" to
 keep off a suite that runs at the same time), so every
 run waits (up to --wait s) while another pytest or meson test is live,
 takes the accounts back if such a run re-pointed them, and measures again
-a run that another one overlapped. --cross-check also runs
+a run that another one overlapped; with --no-wait (a machine shared
+with other test runs, as tests/bench/run has it) it waits only for
+processes of its own accounts and counts the runs another test run
+overlapped instead. --json-out FILE writes what --json prints to FILE
+besides the tables. --cross-check also runs
 /work/shared/bench/run_stacks.py (stacks A,N,NS,C plus the gate as G)
 against this gate, then stops its sshd. SSHGATE_KEEP=1 keeps the files.
 """
@@ -149,6 +172,8 @@ GATE_ATTACH = "gate-shell attach"  # bob's attaching gate-shell
 USER_WATCHER = "idle-watch (user side)"
 GATE_WATCHER = "gate-shell watcher"
 GATE_RECORDER = "gate-recorder"    # its comm (PR_SET_NAME), as ps shows it
+LAYER_EXCLUDED = ("ssh", GATE_ATTACH, USER_WATCHER)
+START_STACKS = ("direct", "twohop", "gate")
 READY = b"BENCH_READY"
 SLACK = 64      # bytes a layer may add at the end (a recorder's last CRLF)
 SHARED = Path("/work/shared/bench")
@@ -267,6 +292,22 @@ class Middle:
 
     def pid_of(self, name):
         return [pid for pid, p in self.procs.items() if p["name"] == name]
+
+    def rollups(self):
+        """{name: {rss, pss, private} KiB} of the live processes, summed
+        by name: a moment's figures (smaps_rollup has no peak), taken
+        where the session holds the most (the payload's end, the echo
+        run's end)."""
+        out = {}
+        for pid in self.alive():
+            ru = smaps_rollup(pid)
+            if not ru:
+                continue
+            r = out.setdefault(self.procs[pid]["name"],
+                               {"rss": 0, "pss": 0, "private": 0})
+            for f in r:
+                r[f] += ru.get(f) or 0
+        return out
 
     def alive(self):
         """The processes that still run. A zombie has ended: idle-watch's
@@ -1043,6 +1084,7 @@ def throughput(rig, stack, timeout):
             if w is not None:
                 w_done, w_alive = w.n, w.alive()
             mid.sample()             # before the middle processes exit
+            res["rollups"] = mid.rollups()
             sampled_end = True
     t_eof = time.monotonic()
     status, killed = finish(pid, fd, grace=0 if err else 10)
@@ -1159,6 +1201,7 @@ def echo(rig, stack, count, warmup=20):
         res["gate_shell_rollup_kib"] = smaps_rollup(p)
     for p in mid.pid_of(GATE_WATCHER) + mid.pid_of(USER_WATCHER):
         res["watcher_rollup_kib"] = smaps_rollup(p)
+    res["rollups"] = mid.rollups()
     t_end = time.monotonic()
     if not err:
         os.write(fd, b"\x03")     # isig at the far end: cat dies, all close
@@ -1181,6 +1224,154 @@ def echo(rig, stack, count, warmup=20):
     if err:
         res["error"] = err
     return res
+
+
+# ------------------------------------------------------------ session start
+
+def start_argv(rig, stack):
+    """`ssh web1 true` and its peers, no terminal asked for (as the issue
+    words them), on the same target as the other measurements: direct,
+    two-hop (the middle's shell runs a second ssh), the gate."""
+    tgt = ["-T", "-p", str(rig.target.port),
+           f"{conftest.TARGET_USER}@127.0.0.1", "true"]
+    if stack == "direct":
+        return rig.ssh("-i", str(rig.key), *tgt)
+    if stack == "twohop":
+        inner = rig.ssh("-i", str(rig.hop_key), *tgt)
+        return rig.ssh("-i", str(rig.key), "-T", "-p", str(rig.sshd.port),
+                       f"{HOP_USER}@127.0.0.1", shlex.join(inner))
+    if stack == "gate":
+        return rig.gate_ssh(rig.key, "connect", "web1", "--", "true")
+    raise ValueError(stack)
+
+
+class StartSpy(threading.Thread):
+    """Notes every process of the gate account while a session starts:
+    pid -> [comm, ppid, start time in clock ticks], and, when gate-shell's
+    egress ssh first shows up, gate-shell's CPU time so far (schedstat,
+    ns). From /proc alone, every 5 ms: no tracing, nothing in the path."""
+
+    def __init__(self, uid):
+        super().__init__(daemon=True)
+        self.uid, self.stop, self.procs = uid, False, {}
+        self.cpu_at_egress_ms = None
+
+    def run(self):
+        while not self.stop:
+            for d in os.listdir("/proc"):
+                if not d.isdigit():
+                    continue
+                try:
+                    if os.stat(f"/proc/{d}").st_uid != self.uid:
+                        continue
+                    with open(f"/proc/{d}/stat") as f:
+                        st = f.read()
+                except OSError:
+                    continue
+                name = st[st.index("(") + 1:st.rindex(")")]
+                fields = st.rsplit(")", 1)[1].split()
+                p = self.procs.setdefault(int(d), [name, int(fields[1]),
+                                                   int(fields[19])])
+                p[0] = name     # a child seen before its exec is renamed
+                parent = self.procs.get(p[1])
+                if name == "ssh" and self.cpu_at_egress_ms is None and \
+                        parent and parent[0] == "gate-shell":
+                    self.cpu_at_egress_ms = proc_sched_ms(p[1])
+            time.sleep(0.005)
+
+    def egress_delay_ms(self):
+        """Clock ticks from gate-shell's start to its egress ssh's, in ms
+        (10 ms steps at 100 Hz: only a mean over many runs means much)."""
+        for pid, (name, ppid, start) in self.procs.items():
+            parent = self.procs.get(ppid)
+            if name == "ssh" and parent and parent[0] == "gate-shell":
+                return (start - parent[2]) * 1000 / os.sysconf("SC_CLK_TCK")
+        return None
+
+
+def session_start(rig, n, observe):
+    """n rounds of `true` through each of START_STACKS, interleaved in a
+    rotated order; wall time from the client's start to its exit. Then
+    observe more gate sessions with a StartSpy (kept out of the timed
+    ones: its scans of /proc cost CPU) for gate-shell's own part."""
+    times = {k: [] for k in START_STACKS}
+    errors = []
+    for i in range(n):
+        order = START_STACKS[i % 3:] + START_STACKS[:i % 3]
+        for k in order:
+            argv = start_argv(rig, k)
+            t0 = time.perf_counter()
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=120)
+            dt = (time.perf_counter() - t0) * 1000
+            if r.returncode:
+                errors.append(f"{k} round {i}: rc {r.returncode} "
+                              f"{r.stderr[-200:]!r}")
+                continue
+            times[k].append(dt)
+    out = {"rounds": n, "errors": errors}
+    for k, xs in times.items():
+        xs.sort()
+        out[k] = {"n": len(xs),
+                  "median_ms": round(statistics.median(xs), 2) if xs
+                  else None,
+                  "p99_ms": round(pctl(xs, 0.99), 2) if xs else None}
+    delays, cpus = [], []
+    for i in range(observe):
+        spy = StartSpy(rig.gate_pw.pw_uid)
+        spy.start()
+        r = subprocess.run(start_argv(rig, "gate"), stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=120)
+        spy.stop = True
+        spy.join()
+        d = spy.egress_delay_ms()
+        if r.returncode == 0 and d is not None:
+            delays.append(d)
+            if spy.cpu_at_egress_ms is not None:
+                cpus.append(spy.cpu_at_egress_ms)
+    out["observed"] = {
+        "runs": observe, "seen": len(delays),
+        "egress_delay_ms_mean": round(statistics.mean(delays), 1)
+        if delays else None,
+        "egress_delay_ms_median": round(statistics.median(delays), 1)
+        if delays else None,
+        "egress_delay_ms_all": sorted(delays),
+        "cpu_before_egress_ms_median": round(statistics.median(cpus), 2)
+        if cpus else None}
+    return out
+
+
+def start_table(st):
+    """The "Session start" section."""
+    if not st:
+        return []
+    d, t, g = st["direct"], st["twohop"], st["gate"]
+    lines = ["", f"## Session start: `true` on the target, no terminal, "
+             f"{st['rounds']} rounds interleaved; client start to exit, ms",
+             "| stack | median | p99 | x direct | x twohop | added vs "
+             "twohop, median |", "|---|---|---|---|---|---|"]
+    for k, x in (("direct", d), ("twohop", t), ("gate", g)):
+        add = x["median_ms"] - t["median_ms"] if x["median_ms"] is not None \
+            and t["median_ms"] is not None else None
+        lines.append(
+            f"| {k} | {fmt(x['median_ms'], 1)} | {fmt(x['p99_ms'], 1)} "
+            f"| {ratio(x['median_ms'], d['median_ms'])} "
+            f"| {ratio(x['median_ms'], t['median_ms'])} "
+            f"| {fmt(add, 1)} |")
+    o = st["observed"]
+    if o["runs"]:
+        lines += ["", f"gate-shell's own part, {o['seen']} of {o['runs']} "
+                  "more gate sessions watched through /proc (not timed "
+                  "above): its start to its egress ssh's start "
+                  f"{fmt(o['egress_delay_ms_median'], 1)} ms median, "
+                  f"{fmt(o['egress_delay_ms_mean'], 1)} ms mean "
+                  "(10 ms clock ticks: "
+                  + ", ".join(fmt(v) for v in o["egress_delay_ms_all"])
+                  + "); its CPU time until then "
+                  f"{fmt(o['cpu_before_egress_ms_median'], 2)} ms median"]
+    if st["errors"]:
+        lines += ["", "failed: " + "; ".join(st["errors"])]
+    return lines
 
 
 # ------------------------------------------------------------ reporting
@@ -1216,6 +1407,12 @@ def summarize(runs, stacks):
                for n in names}
         # The middle host's totals; idle-watch's watcher is on the user's.
         mid = {n: m for n, m in mem.items() if n != USER_WATCHER}
+        ru = {}
+        for r in allr:
+            for n, v in (r.get("rollups") or {}).items():
+                x = ru.setdefault(n, {"rss": 0, "pss": 0, "private": 0})
+                for f in x:
+                    x[f] = max(x[f], v.get(f) or 0)
         rollups = [r["watcher_rollup_kib"] for r in lat
                    if r.get("watcher_rollup_kib")]
         out[k] = {
@@ -1242,6 +1439,8 @@ def summarize(runs, stacks):
             "watcher_rollup_kib": {
                 f: max(r[f] or 0 for r in rollups)
                 for f in ("rss", "pss", "private")} if rollups else None,
+            "rollup": ru,
+            "layer": layer(mem, ru),
         }
         if k == "gate-watched":
             ws = [r.get("watcher") or {} for r in runs[k]["throughput"]]
@@ -1257,6 +1456,26 @@ def summarize(runs, stacks):
                 "listed": [r.get("watchers_listed") for r in
                            runs[k]["throughput"] + runs[k]["echo"]]}
     return out
+
+
+def layer(mem, ru):
+    """The recording layer of one session on the middle host: every
+    process there but the ssh toward the target (which every middle host
+    runs alike) and a watcher's attach: gate-shell, its recorder and its
+    idle watcher; script; tlog-rec. VmHWM and RssAnon are each process's
+    peak (summed: pages a forked child still shares with its parent count
+    twice); private and Pss are read at the payload's and the echo run's
+    end (smaps_rollup, max over runs), so shared library pages count once
+    in Pss and not at all in private."""
+    names = [n for n in mem if n not in LAYER_EXCLUDED]
+    if not mem:
+        return None
+    return {"procs": names,
+            "hwm_kib": sum(mem[n]["hwm_kib"] for n in names),
+            "anon_kib": sum(mem[n]["anon_kib"] for n in names),
+            "pss_kib": sum(ru.get(n, {}).get("pss", 0) for n in names),
+            "private_kib": sum(ru.get(n, {}).get("private", 0)
+                               for n in names)}
 
 
 def idle_compare(s, runs, pairs=IDLE_PAIRS):
@@ -1480,6 +1699,31 @@ def tables(s, runs, args, ic=None, sc=None):
     if ru:
         lines += [f"gate-shell then: Rss {ru['rss']} KiB, Pss {ru['pss']} "
                   f"KiB, private {ru['private']} KiB"]
+    lay = [k for k in st if s[k].get("layer")]
+    if lay:
+        gl = (s.get("gate-idle") or g).get("layer") or {}
+        lines += ["", "## Recording layer, per session: the middle host's "
+                  "processes but the ssh toward the target (KiB; VmHWM and "
+                  "RssAnon: peaks, summed; Pss and private: at the "
+                  "payload's and the echo run's end, max over runs)",
+                  "| stack | processes | VmHWM | RssAnon | Pss | private "
+                  "| private x the gate's |", "|---|---|---|---|---|---|---|"]
+        for k in lay:
+            x = s[k]["layer"]
+            if not x["procs"]:
+                lines.append(f"| {k} | (none but the ssh) | - | - | - | - "
+                             "| - |")
+                continue
+            lines.append(
+                f"| {k} | {', '.join(x['procs']) or '(none)'} "
+                f"| {fmt(x['hwm_kib'])} | {fmt(x['anon_kib'])} "
+                f"| {fmt(x['pss_kib'])} | {fmt(x['private_kib'])} "
+                f"| {ratio(x['private_kib'], gl.get('private_kib'))} |")
+        rss = gate_shell_watcher_rss(s)
+        if rss:
+            lines += ["", f"gate-shell plus watcher: {rss['hwm_kib']} KiB "
+                      f"VmHWM, {rss['private_kib']} KiB private "
+                      f"({rss['detail']})"]
     if g:
         lines += ["", "## The gate against each peer (throughput ratio, "
                   "echo median ratio, middle VmHWM ratio)",
@@ -1512,12 +1756,51 @@ def goals(s):
         out["added_echo_median_us"] = {
             "value": round(a, 1), "goal": f"< {GOALS['added_echo_us_max']}",
             "met": a < GOALS["added_echo_us_max"]}
-    if g and "gate-shell" in g["middle"]:
-        h = g["middle"]["gate-shell"]["hwm_kib"]
-        out["gate_shell_rss_kib"] = {
-            "value": h, "goal": f"< {GOALS['gate_shell_rss_kib_max']}",
-            "met": h < GOALS["gate_shell_rss_kib_max"]}
+    for peer in ("script", "tlog"):
+        p = s.get(peer)
+        if g and p and g["mib_s"] and p["mib_s"]:
+            out[f"throughput_ahead_of_{peer}"] = {
+                "value": round(g["mib_s"] / p["mib_s"], 3),
+                "goal": f"> 1 (gate {g['mib_s']:.1f} MiB/s, {peer} "
+                        f"{p['mib_s']:.1f})",
+                "met": g["mib_s"] > p["mib_s"]}
+    rss = gate_shell_watcher_rss(s)
+    if rss:
+        out["gate_shell_watcher_rss_kib"] = {
+            "value": rss["hwm_kib"],
+            "goal": f"< {GOALS['gate_shell_rss_kib_max']} (VmHWM)",
+            "met": rss["hwm_kib"] < GOALS["gate_shell_rss_kib_max"],
+            "private_kib": rss["private_kib"], "detail": rss["detail"]}
     return out
+
+
+def gate_shell_watcher_rss(s):
+    """The goal's "gate-shell plus watcher" per session: gate-shell's and
+    its idle watcher's peak RSS (VmHWM) from gate-idle, the stack that has
+    a watcher (the plain gate forks none), else gate-shell alone from
+    gate; and beside it their private memory (no shared library pages),
+    with the recorder's for the whole recording layer."""
+    k = "gate-idle" if GATE_WATCHER in s.get("gate-idle", {}).get(
+        "middle", {}) else "gate"
+    x = s.get(k)
+    if not x or "gate-shell" not in x["middle"]:
+        return None
+    names = ["gate-shell"] + ([GATE_WATCHER] if k == "gate-idle" else [])
+    hwm = sum(x["middle"][n]["hwm_kib"] for n in names)
+    priv = sum(x["rollup"].get(n, {}).get("private", 0) for n in names)
+    rec = x["middle"].get(GATE_RECORDER, {}).get("hwm_kib")
+    rec_priv = x["rollup"].get(GATE_RECORDER, {}).get("private")
+    detail = (f"stack {k}: " + " + ".join(
+        f"{n} {x['middle'][n]['hwm_kib']}" for n in names)
+        + " KiB VmHWM; private " + " + ".join(
+            f"{x['rollup'].get(n, {}).get('private', 0)}" for n in names)
+        + f" = {priv} KiB"
+        + (f"; the recorder beside them: VmHWM {rec} KiB, private "
+           f"{rec_priv} KiB" if rec else "")
+        + ("" if k == "gate-idle" else "; no watcher measured (run "
+           "gate-idle for it)"))
+    return {"stack": k, "hwm_kib": hwm, "private_kib": priv,
+            "detail": detail}
 
 
 # ------------------------------------------------------------ cross-check
@@ -1625,6 +1908,18 @@ def main():
                     help="longest wait for other test runs to end, s")
     ap.add_argument("--cross-dir", default="/tmp/bench",
                     help="run_stacks.py's scratch dir (its $B)")
+    ap.add_argument("--start", type=int, default=0, metavar="N",
+                    help="also time session start, N rounds of `true` "
+                    "through direct, twohop and gate (default: none)")
+    ap.add_argument("--observe", type=int, default=20, metavar="N",
+                    help="with --start: N more gate sessions watched "
+                    "through /proc for gate-shell's own part (default 20)")
+    ap.add_argument("--no-wait", action="store_true",
+                    help="measure while other test runs are live (a shared "
+                    "machine): no waiting, no measuring again; the runs "
+                    "they overlapped are counted")
+    ap.add_argument("--json-out", metavar="FILE",
+                    help="also write the --json object to FILE")
     args = ap.parse_args()
     command = shlex.join([sys.executable, *sys.argv])
     if os.geteuid() != 0:
@@ -1645,7 +1940,7 @@ def main():
         else:
             made_utmp = ensure_utmp()
 
-    wait_idle(args.wait, accounts=True)
+    wait_idle(args.wait, accounts=True, tests=not args.no_wait)
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
@@ -1666,6 +1961,7 @@ def main():
         if not args.json:
             print(f"measured: {info['measured']}", flush=True)
         runs = {k: {"throughput": [], "echo": []} for k in stacks}
+        overlapped = []
         watch = Watch()
         watch.start()
 
@@ -1673,14 +1969,18 @@ def main():
             """fn() in a quiet moment; again (3 tries) if another test run
             started meanwhile, and then marked "disturbed"."""
             for attempt in range(3):
-                wait_idle(args.wait, accounts=False)
+                if not args.no_wait:
+                    wait_idle(args.wait, accounts=False)
                 rig.reclaim()
                 watch.seen.clear()
                 r = fn()
                 if rig.tlog_file.exists():
                     r["recording_bytes"] = rig.tlog_file.stat().st_size
                     rig.tlog_file.unlink()
-                if not watch.seen:
+                if args.no_wait and watch.seen:
+                    r["overlapped"] = watch.seen[0]
+                    overlapped.append(watch.seen[0])
+                if not watch.seen or args.no_wait:
                     return r
                 print(f"disturbed by another test run ({watch.seen[0]}): "
                       "measuring again", file=sys.stderr, flush=True)
@@ -1743,42 +2043,74 @@ def main():
                       f"{' '.join(t.get('warnings', []) + e.get('warnings', []))}",
                       file=sys.stderr, flush=True)
                 time.sleep(0.3)
-        info["load1_end"] = os.getloadavg()[0]
         rig.gate_ini("gate")
+        start = None
+        if args.start:
+            if not args.no_wait:
+                wait_idle(args.wait, accounts=False)
+            rig.reclaim()
+            print(f"session start: {args.start} rounds of "
+                  f"{', '.join(START_STACKS)}, then {args.observe} gate "
+                  "sessions watched", file=sys.stderr, flush=True)
+            watch.seen.clear()
+            start = session_start(rig, args.start, args.observe)
+            if watch.seen:
+                start["overlapped"] = watch.seen[0]
+        # The gate recorded what it relayed (one file per session, more
+        # for one past max_file_size).
+        casts = list((rig.gate.state / "recordings").rglob("*.cast"))
+        info["recordings"] = {"files": len(casts), "bytes": sum(
+            f.stat().st_size for f in casts)}
+        info["load1_end"] = os.getloadavg()[0]
+        info["runs_overlapped"] = len(overlapped)
+        info["runs_total"] = sum(len(runs[k][ph]) for k in stacks
+                                 for ph in ("throughput", "echo"))
         s = summarize(runs, stacks)
         gl = goals(s)
         ic = idle_compare(s, runs)
         sc = idle_compare(s, runs, SHARE_PAIRS)
         cc = None
         for attempt in range(3 if args.cross_check else 0):
-            wait_idle(args.wait, accounts=False)
+            if not args.no_wait:
+                wait_idle(args.wait, accounts=False)
             rig.reclaim()
             watch.seen.clear()
             cc = cross_check(rig, args)
             if not watch.seen:
                 break
+            if args.no_wait:
+                cc["overlapped"] = watch.seen[0]
+                break
             cc["error"] = (f"disturbed by another test run ({watch.seen[0]})"
                            + (f"; {cc['error']}" if cc.get("error") else ""))
             print(f"cross-check {cc['error']}", file=sys.stderr, flush=True)
         watch.stop = True
+        doc = {"command": command, "args": vars(args), "setup": info,
+               "skipped": skipped, "summary": s, "goals": gl,
+               "idle_watching": ic, "sharing": sc, "session_start": start,
+               "runs": runs, "cross_check": cc}
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(doc))
         if args.json:
-            print(json.dumps({"command": command, "args": vars(args),
-                              "setup": info, "skipped": skipped,
-                              "summary": s, "goals": gl,
-                              "idle_watching": ic, "sharing": sc,
-                              "runs": runs,
-                              "cross_check": cc}))
+            print(json.dumps(doc))
             return
         print(f"gate sshd 127.0.0.1:{rig.sshd.port}, target "
               f"127.0.0.1:{rig.target.port}, load {info['load1_start']:.2f} "
-              f"-> {info['load1_end']:.2f}; {args.reps} reps\n")
+              f"-> {info['load1_end']:.2f}; {args.reps} reps"
+              + (f"; {len(overlapped)} of {info['runs_total']} runs "
+                 "overlapped another test run (--no-wait)"
+                 if args.no_wait else "")
+              + f"; the gate wrote {info['recordings']['files']} recordings,"
+              f" {info['recordings']['bytes'] / 1048576:.1f} MiB\n")
         print(tables(s, runs, args, ic, sc))
+        print("\n".join(start_table(start)))
         for k, why in skipped.items():
             print(f"\n{k}: skipped: {why}")
         print("\n## Goals (gate against twohop)")
         for k, v in gl.items():
             print(f"- {k}: {v['value']} (goal {v['goal']}): "
-                  f"{'met' if v['met'] else 'NOT met'}")
+                  f"{'met' if v['met'] else 'NOT met'}"
+                  + (f" [{v['detail']}]" if v.get("detail") else ""))
         problems = [(k, ph, i, r.get("error"), r.get("warnings") or
                      r.get("disturbed"), r.get("killed_with"), r.get("tail"))
                     for k in stacks for ph in ("throughput", "echo")
@@ -1803,11 +2135,12 @@ def main():
             made_utmp.unlink()
 
 
-def others_running(accounts=False):
-    """Other test runs live now: pytest or meson test (and with accounts,
-    any process of the shared test accounts, ours being gone). Such a run
-    re-points the gate account at its own gate-shell (usermod fails while
-    the account has processes) and shares the two CPUs."""
+def others_running(accounts=False, tests=True):
+    """Other test runs live now: pytest or meson test (unless not tests),
+    and with accounts, any process of the shared test accounts, ours
+    being gone. Such a run re-points the gate account at its own
+    gate-shell (usermod fails while the account has processes) and
+    shares the two CPUs."""
     uids = set()
     for n in (conftest.GATE_USER, conftest.AUTH_USER, conftest.TARGET_USER,
               HOP_USER) if accounts else ():
@@ -1825,7 +2158,8 @@ def others_running(accounts=False):
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if uid in uids or "pytest" in cmd or "meson test" in cmd:
+        if uid in uids or tests and ("pytest" in cmd
+                                     or "meson test" in cmd):
             out.append(f"{d} {cmd[:80]}")
     return out
 
@@ -1845,10 +2179,11 @@ class Watch(threading.Thread):
             time.sleep(1)
 
 
-def wait_idle(timeout, accounts):
-    """Wait (up to timeout s) until no other test run is live."""
+def wait_idle(timeout, accounts, tests=True):
+    """Wait (up to timeout s) until no other test run is live (with not
+    tests: until no process of the test accounts is)."""
     end, said = time.monotonic() + timeout, False
-    while (busy := others_running(accounts)):
+    while (busy := others_running(accounts, tests)):
         if time.monotonic() > end:
             print(f"warning: still running, measuring anyway: {busy[:3]}",
                   file=sys.stderr, flush=True)
