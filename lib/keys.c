@@ -191,7 +191,7 @@ int
 key_parse_line(const char *text, size_t len, struct pubkey *k)
 {
 	char type[KEY_TYPE_MAX], *b64 = NULL, safe[64];
-	const char *p, *q, *end;
+	const char *p, *q, *w, *end;
 	size_t n;
 	int rc = -1;
 
@@ -254,6 +254,26 @@ key_parse_line(const char *text, size_t len, struct pubkey *k)
 	if (!text_utf8_valid(p, n) || memchr(p, '\t', n)) {
 		err_set(ERR_USAGE, "key comment is not valid UTF-8 text");
 		goto out;
+	}
+	/*
+	 * Two keys pasted on one line: the second would pass as the first
+	 * one's comment, and the admin would think both enrolled.
+	 */
+	for (q = p; q < p + n; q = w) {
+		for (; q < p + n && *q == ' '; q++)
+			;
+		for (w = q; w < p + n && *w != ' '; w++)
+			;
+		if ((size_t)(w - q) >= sizeof(type))
+			continue;
+		memcpy(type, q, (size_t)(w - q));
+		type[w - q] = '\0';
+		if (key_type_supported(type) || strcmp(type, "ssh-dss") == 0 ||
+		    strstr(type, "-cert-v01@openssh.com")) {
+			err_set(ERR_USAGE, "more than one key on the line: give "
+			    "exactly one key");
+			goto out;
+		}
 	}
 	memcpy(k->comment, p, n);
 	k->comment[n] = '\0';

@@ -17,6 +17,8 @@ import pytest
 
 from conftest import AUTH_USER, GATE_USER, enroll, fingerprint, invalidate, run
 
+# The one shape a printed line may have (THREATS rows 5, 13): every test
+# that looks at authkeys-cmd's output matches it, anchored at both ends.
 LINE = re.compile(
     r'^restrict,pty,command="(?P<shell>/[A-Za-z0-9/._+-]+) -c '
     r'(?P<config>/[A-Za-z0-9/._+-]+) --key-id (?P<id>[1-9][0-9]*)"'
@@ -24,7 +26,7 @@ LINE = re.compile(
     r'(?:,expiry-time="(?P<expiry>[0-9]{14}Z)")?'
     r' (?P<type>ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|'
     r'sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)'
-    r' (?P<b64>[A-Za-z0-9+/]+={0,2}) sshgate:(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]*)\n$')
+    r' (?P<b64>[A-Za-z0-9+/]+={0,2}) sshgate:(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]*)\n\Z')
 
 
 def parts(pub):
@@ -36,6 +38,29 @@ def random_ed25519():
     blob = (len(b"ssh-ed25519").to_bytes(4, "big") + b"ssh-ed25519" +
             (32).to_bytes(4, "big") + os.urandom(32))
     return "ssh-ed25519", base64.b64encode(blob).decode()
+
+
+def blob(*fields, raw=b""):
+    """base64 of SSH wire strings (RFC 4251), raw bytes appended."""
+    return base64.b64encode(b"".join(
+        len(f).to_bytes(4, "big") + f for f in fields) + raw).decode()
+
+
+def timed(gate, *args, **kw):
+    """authkeys-cmd and its wall time. sshd waits on it for every key
+    offered, so 2 s is the spec for every answer, good or bad."""
+    t0 = time.monotonic()
+    r = gate.authkeys(*args, **kw)
+    return r, time.monotonic() - t0
+
+
+def answered_cleanly(r, took):
+    """Exit 0 (no key), 1 (cannot tell) or 2 (not sshd's arguments),
+    never a signal or a sanitizer report, within the deadline."""
+    assert r.returncode in (0, 1, 2), (r.returncode, r.stderr[-2000:])
+    assert "Sanitizer" not in r.stderr and "runtime error" not in r.stderr, \
+        r.stderr[-2000:]
+    assert took < 2.0, took
 
 
 def test_known_key_prints_one_strict_line(gate, keygen):
@@ -144,6 +169,95 @@ def test_unsupported_key_types_are_refused_quietly(gate):
         assert (r.returncode, r.stdout) == (0, "")
 
 
+HUGE = 100_000
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(["", "AAAA"], id="empty-type"),
+    pytest.param(["ssh-ed25519 ", random_ed25519()[1]], id="type-space"),
+    pytest.param(["SSH-ED25519", random_ed25519()[1]], id="type-case"),
+    pytest.param(["ssh-ed25519\n", random_ed25519()[1]], id="type-newline"),
+    pytest.param(["-c", random_ed25519()[1]], id="type-option"),
+    pytest.param(["ssh-ed25519", ""], id="empty-key"),
+    pytest.param(["ssh-ed25519", "!!!!"], id="key-not-base64"),
+    pytest.param(["ssh-ed25519", "===="], id="key-padding"),
+    pytest.param(["ssh-ed25519", random_ed25519()[1][:-1]], id="key-cut-1"),
+    pytest.param(["ssh-ed25519", random_ed25519()[1][:-4]], id="key-cut-4"),
+    pytest.param(["ssh-ed25519", random_ed25519()[1][:24]], id="key-cut-half"),
+    pytest.param(["ssh-ed25519", random_ed25519()[1] + "AAAA"],
+                 id="key-trailing-bytes"),
+    pytest.param(["ssh-ed25519", " " + random_ed25519()[1]], id="key-space"),
+    pytest.param(["ssh-ed25519", blob(b"ssh-ed25519", b"\0" * 31)],
+                 id="ed25519-short-point"),
+    pytest.param(["ssh-ed25519", base64.b64encode(
+        b"\xff\xff\xff\xffssh-ed25519").decode()], id="length-4GiB"),
+    pytest.param(["ssh-ed25519", blob(b"ssh-ed25519", raw=b"\x7f\xff\xff"
+                                      b"\xff" + b"\0" * 32)],
+                 id="inner-length-2GiB"),
+    pytest.param(["ssh-ed25519", blob(b"ssh-rsa", b"\x01\x00\x01",
+                                      b"\0" + os.urandom(256))],
+                 id="rsa-blob-as-ed25519"),
+    pytest.param(["ssh-rsa", blob(b"ssh-ed25519", os.urandom(32))],
+                 id="ed25519-blob-as-rsa"),
+    pytest.param(["ecdsa-sha2-nistp384", blob(
+        b"ecdsa-sha2-nistp384", b"nistp256", b"\x04" + os.urandom(64))],
+        id="ecdsa-curve-disagrees"),
+    pytest.param(["ssh-ed25519", "A" * HUGE], id="key-100k-zeros"),
+    pytest.param(["x" * HUGE, random_ed25519()[1]], id="type-100k"),
+    pytest.param(["SHA256:" + "A" * HUGE], id="fingerprint-100k"),
+    pytest.param(["ssh-ed25519", random_ed25519()[1], "SHA256:" + "A" * HUGE],
+                 id="third-argument-100k"),
+])
+def test_hostile_arguments_print_nothing_within_the_deadline(gate, args):
+    """THREATS rows 18, 19: arguments no sshd would pass (it parses a key
+    before asking) but that nothing here assumes away: nothing printed, no
+    crash, an answer within 2 s."""
+    # THREATS rows 18, 19
+    r, took = timed(gate, GATE_USER, *args)
+    answered_cleanly(r, took)
+    assert r.stdout == ""
+
+
+def test_user_argument_of_100k(gate, keygen):
+    # THREATS row 19
+    _, pub = keygen("huge")
+    enroll(gate, "huge", pub)
+    r, took = timed(gate, GATE_USER + "x" * HUGE, *parts(pub))
+    answered_cleanly(r, took)
+    assert r.stdout == ""
+
+
+def test_enrolled_blob_under_another_type_prints_nothing(gate, keygen):
+    """A key blob whose inner type disagrees with the type argument, or an
+    enrolled key cut short or with bytes added: nothing printed, though
+    the blob (or its prefix) is a key the database knows."""
+    # THREATS rows 13, 18
+    keys = {}
+    for name, ktype, bits in (("ed", "ed25519", None), ("rsa", "rsa", 2048),
+                              ("ec", "ecdsa", 256)):
+        _, pub = keygen(f"mix-{name}", ktype, bits)
+        enroll(gate, f"mix{name}", pub)
+        keys[name] = parts(pub)
+    types = ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256",
+             "ecdsa-sha2-nistp384", "sk-ssh-ed25519@openssh.com",
+             "sk-ecdsa-sha2-nistp256@openssh.com"]
+    for name, (t, b64) in keys.items():
+        # Each key as sshd passes it prints exactly its own line ...
+        r, took = timed(gate, GATE_USER, t, b64)
+        answered_cleanly(r, took)
+        m = LINE.match(r.stdout)
+        assert m and (m["type"], m["b64"], m["user"]) == (t, b64,
+                                                           f"mix{name}")
+        # ... and under any other type, or bent, nothing.
+        bent = [(o, b64) for o in types if o != t] + [
+            (t, b64[:-1]), (t, b64[:-4]), (t, b64.rstrip("=")[:-2]),
+            (t, b64 + "AAAA"), (t, b64 + "="), (t, b64[:-2] + "==")]
+        for bt, bb in bent:
+            r, took = timed(gate, GATE_USER, bt, bb)
+            answered_cleanly(r, took)
+            assert r.stdout == "", (name, bt, bb)
+
+
 def test_control_characters_are_escaped_in_syslog(gate, syslog):
     # THREATS row 15: a key type with an escape sequence and a newline.
     r = gate.authkeys(GATE_USER, "ssh-x\x1b]0;pwned\x07\nFAKE", "AAAA")
@@ -155,12 +269,15 @@ def test_control_characters_are_escaped_in_syslog(gate, syslog):
 
 
 def test_missing_or_bad_config_fails_closed(gate, keygen, tmp_path):
+    # THREATS row 19: a missing config answers "no" at once.
     _, pub = keygen("hank")
     enroll(gate, "hank", pub)
     r = gate.authkeys(GATE_USER, *parts(pub), as_auth=False)
     assert LINE.match(r.stdout)
+    t0 = time.monotonic()
     r = run([gate.bindir / "authkeys-cmd", "-c", "/nonexistent/gate.ini",
              GATE_USER, *parts(pub)])
+    answered_cleanly(r, time.monotonic() - t0)
     assert r.returncode == 1 and r.stdout == ""
     assert "cannot open config /nonexistent/gate.ini" in r.stderr
     # A config others may write could point us at any database.
@@ -174,6 +291,7 @@ def test_missing_or_bad_config_fails_closed(gate, keygen, tmp_path):
 
 
 def test_missing_and_corrupt_database_fail_closed(gate, keygen):
+    # THREATS row 19
     _, pub = keygen("ivy")
     enroll(gate, "ivy", pub)
     for name in ("gate.db-wal", "gate.db-shm"):
@@ -181,10 +299,12 @@ def test_missing_and_corrupt_database_fail_closed(gate, keygen):
     with open(gate.db, "r+b") as f:
         f.seek(0)
         f.write(b"this is not a database" * 100)
-    r = gate.authkeys(GATE_USER, *parts(pub))
+    r, took = timed(gate, GATE_USER, *parts(pub))
+    answered_cleanly(r, took)
     assert r.returncode == 1 and r.stdout == ""
     os.unlink(gate.db)
-    r = gate.authkeys(GATE_USER, *parts(pub))
+    r, took = timed(gate, GATE_USER, *parts(pub))
+    answered_cleanly(r, took)
     assert r.returncode == 1 and r.stdout == ""
     assert "cannot open database" in r.stderr
 
@@ -200,8 +320,9 @@ def test_newer_schema_is_refused(gate, keygen):
 
 def test_locked_database_answers_within_the_deadline(gate, keygen):
     """An exclusive lock held forever: nothing printed, non-zero exit, and
-    the 2 s answer sshd is promised (the program's own timer fires at
-    1.9 s; the margin is for process start under the sanitizers)."""
+    the 2 s answer sshd is promised (queries give up at the busy timeout,
+    1 s by default; the program's own timer fires at 1.9 s)."""
+    # THREATS row 19
     _, pub = keygen("kate")
     enroll(gate, "kate", pub)
     con = sqlite3.connect(gate.db, isolation_level=None)
@@ -216,7 +337,7 @@ def test_locked_database_answers_within_the_deadline(gate, keygen):
         con.execute("ROLLBACK")
         con.close()
     assert r.returncode != 0 and r.stdout == ""
-    assert took < 3.0, took
+    answered_cleanly(r, took)
 
 
 def snapshot(gate):
@@ -224,27 +345,37 @@ def snapshot(gate):
             if p.is_file()}
 
 
+# THREATS row 19 asks for 10,000 unknown keys; under ASan on two cores that
+# is minutes, so the suite runs fewer unless told (SSHGATE_AUTHKEYS_BURST).
+BURST = int(os.environ.get("SSHGATE_AUTHKEYS_BURST", "2000"))
+
+
 def test_calls_never_write(gate, keygen):
     """THREATS rows 18, 19 and decision 4: a burst of lookups for a known
     key (as a probe would make, signed or not) and of unknown keys leaves
-    every file byte-identical and "last used" unset."""
+    every file byte-identical, the WAL index included, and "last used"
+    unset; each answer comes within sshd's 2 s while the burst runs
+    several at once, as sshd runs one per connection attempt."""
+    # THREATS rows 18, 19; decision 4
     _, pub = keygen("liam")
     enroll(gate, "liam", pub)
     before = snapshot(gate)
     t, b64 = parts(pub)
-    calls = [(t, b64)] * 1000 + [random_ed25519() for _ in range(1000)]
+    calls = [(t, b64)] * 1000 + [random_ed25519() for _ in range(BURST)]
 
     def one(args):
-        return gate.authkeys(GATE_USER, *args)
-    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        return timed(gate, GATE_USER, *args)
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
         results = list(ex.map(one, calls))
-    assert all(r.returncode == 0 for r in results)
-    assert sum(bool(r.stdout) for r in results) == 1000
+    failed = [r.stderr for r, _ in results if r.returncode != 0]
+    assert not failed, (len(failed), failed[:3])
+    assert all(LINE.match(r.stdout) for r, _ in results[:1000])
+    assert not any(r.stdout for r, _ in results[1000:])
+    slowest = max(took for _, took in results)
+    assert slowest < 2.0, slowest
     after = snapshot(gate)
     assert before.keys() == after.keys()
     for name in before:
-        if name.endswith("-shm"):
-            continue    # the WAL index is shared memory, not data
         assert before[name] == after[name], name
     rows = gate.ctl("key", "list", "liam", "--json").stdout
     assert '"last_used":null' in rows
@@ -253,6 +384,7 @@ def test_calls_never_write(gate, keygen):
 def test_reads_while_gatectl_writes(gate, keygen):
     """The auth account only reads (0640 files, no directory write) while
     the gate account's programs write: lookups keep answering."""
+    # THREATS decision 4
     _, pub = keygen("mia")
     enroll(gate, "mia", pub)
     stop = threading.Event()
@@ -283,6 +415,7 @@ def test_reads_while_gatectl_writes(gate, keygen):
 def test_tampered_row_is_not_printed(gate, keygen, syslog):
     """A row edited by hand into something that would become sshd options
     is refused: every field is re-validated before it is printed."""
+    # THREATS row 13
     _, pub = keygen("noah")
     enroll(gate, "noah", pub)
     gate.sql("UPDATE keys SET from_list = '1.2.3.4\",command=\"/bin/sh'")

@@ -6,11 +6,37 @@ Only --key-id is trusted, and only when the key sshd verified
 SSH_ORIGINAL_COMMAND, are split without a shell, and anything odd is exit
 2 before anything happens (THREATS decision 5)."""
 import json
+import os
 import re
+import uuid
 
 import pytest
 
 from conftest import INVALIDATIONS, enroll, invalidate
+
+
+@pytest.fixture
+def probe(rundir, accounts):
+    """An egress ssh that leaves a mark, then runs the real one: any
+    process gate-shell starts toward a target shows up in marks."""
+    d = rundir / f"probe-{uuid.uuid4().hex[:8]}"
+    d.mkdir(mode=0o755)
+    marks = d / "marks"
+    marks.mkdir(mode=0o700)
+    os.chown(marks, accounts["gate"].pw_uid, accounts["gate"].pw_gid)
+    ssh = d / "ssh"
+    ssh.write_text(f'#!/bin/sh\n: > {marks}/$$\nexec /usr/bin/ssh "$@"\n')
+    os.chmod(ssh, 0o755)
+    return {"marks": marks, "config": f"[egress]\nssh = {ssh}\n"}
+
+
+@pytest.fixture
+def gate(make_gate, probe):
+    """Every gate in this file starts the probe as its egress ssh, so a
+    refusal can be checked to have started nothing (THREATS decision 5)."""
+    g = make_gate(extra=probe["config"])
+    g.marks = probe["marks"]
+    return g
 
 
 @pytest.fixture
@@ -101,18 +127,29 @@ def test_login_shell_mode(gate, alice):
     ["--key-id", "-1"],
     ["--key-id", "1", "extra"],
     ["--key-id", "1", "-x"],
+    # What a client's command looks like when it reaches the login shell
+    # as -c STRING (a key that skipped authkeys-cmd): THREATS rows 1, 5.
+    ["-c", "connect -oProxyCommand=sh web1"],
+    ["-c", "/x/gate-shell --key-id 1\nid"],
+    ["-c", "/x/gate-shell --key-id 1\rid"],
+    ["-c", "/x/gate-shell --key-id 1 \udcff"],
+    ["-c", "/x/gate-shell\t--key-id\t1\x1b]0;x\x07"],
+    ["-c", "/x/gate-shell --key-id 1 " + "w" * (128 * 1024 - 64)],
 ])
 def test_runs_nothing_without_the_forced_command(gate, alice, argv):
     """THREATS row 6: as a login shell given anything but its own forced
     command, or without --key-id, gate-shell refuses."""
+    # THREATS rows 1, 5, 6
     r = gate.shell("whoami", argv=[gate.bindir / "gate-shell", *argv],
                    auth_key=alice["pub"])
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stdout == ""
     assert r.stderr.startswith("gate-shell: ")
+    assert list(gate.marks.iterdir()) == []
 
 
 def test_login_shell_without_a_command(gate, alice):
+    # THREATS row 6 (gate-shell as a login shell with no forced command)
     r = gate.shell("whoami", argv=["-gate-shell"], auth_key=alice["pub"],
                    executable=gate.bindir / "gate-shell")
     assert r.returncode == 2 and r.stdout == ""
@@ -121,6 +158,7 @@ def test_login_shell_without_a_command(gate, alice):
 def test_key_id_must_be_the_key_sshd_verified(gate, alice, keygen):
     """A --key-id that names another key than the one sshd checked (a key
     that reached the account some other way) is refused."""
+    # THREATS row 6
     _, mallory = keygen("mallory")
     enroll(gate, "mallory", mallory)
     r = gate.shell("whoami", key_id=alice["id"], auth_key=mallory)
@@ -157,6 +195,7 @@ def test_refuses_keys_that_stopped_being_valid(gate, alice, change, syslog):
 def test_last_used_is_written_by_gate_shell(gate, alice):
     """THREATS decision 4: authkeys-cmd never writes; gate-shell records the
     use once sshd verified the signature."""
+    # THREATS row 18; decision 4
     def last_used():
         return json.loads(gate.ctl("key", "list", "--json").stdout)[0][
             "last_used"]
@@ -185,22 +224,125 @@ def test_last_used_is_written_by_gate_shell(gate, alice):
     ("scp -t /tmp/x", "unknown command 'scp'"),
     ("rsync --server -e.Lsfx . /tmp/x", "unknown command 'rsync'"),
     ("internal-sftp", "unknown command 'internal-sftp'"),
+    # THREATS rows 1-4: host names and logins that look like ssh options,
+    # carry % tokens, a second @, or shell syntax, quoted or not.
+    ("connect -oProxyCommand=sh", "unknown option '-oProxyCommand=sh'"),
+    ("connect -F/etc/passwd", "unknown option '-F/etc/passwd'"),
+    ("connect -F /etc/passwd web1", "unknown option '-F'"),
+    ("connect web1 -oProxyCommand=sh", "unknown option '-oProxyCommand=sh'"),
+    ("connect web1\t-F\t/etc/passwd", "unknown option '-F'"),
+    ("connect -lroot@web1", "unknown option '-lroot@web1'"),
+    ("connect --web1", "unknown option '--web1'"),
+    ("connect root@-F/etc/passwd", "must not start with '-'"),
+    ("connect a@b@web1", "invalid host 'b@web1'"),
+    ("connect %h", "invalid host '%h'"),
+    ("connect web1%n", "invalid host 'web1%n'"),
+    ("connect %n@web1", "invalid login '%n'"),
+    ("connect web1;id", "unquoted special character ';'"),
+    ("connect web1\\;id", "invalid host 'web1;id'"),
+    ("connect web1|id", "unquoted special character '|'"),
+    ("connect 'web1|id'", "invalid host 'web1|id'"),
+    ("connect web1&", "unquoted special character '&'"),
+    ("connect $(id)", "unquoted special character '$'"),
+    ("connect '$(id)'", "invalid host '$(id)'"),
+    ('connect "web1$(id)"', "unescaped character inside double quotes '$'"),
+    ("connect `id`", "unquoted special character '`'"),
+    ("connect '`id`'", "invalid host '`id`'"),
+    ("connect web1>/tmp/sg-x", "unquoted special character '>'"),
+    ("connect 'web1>x'", "invalid host 'web1>x'"),
+    ("connect web1<x", "unquoted special character '<'"),
+    ("connect ~root@web1", "unquoted word start '~'"),
+    ("connect 'web1 id'", "invalid host 'web1 id'"),
+    # Quotes left open.
+    ("connect 'web1", "unterminated single quote"),
+    ('connect "web1', "unterminated double quote"),
+    ("connect web1\\", "trailing backslash"),
+    # THREATS rows 5, 15: control bytes, C1 controls, non-UTF-8. (A NUL
+    # cannot travel: sshd's exec request, the environment and argv are
+    # all C strings.)
+    ("connect web1\x01", "control character \\x01"),
+    ("connect web1\x7f", "control character \\x7f"),
+    ("connect \x1b[2Jweb1", "control character \\x1b"),
+    ("connect \u009bweb1", "invalid host '\\xc2\\x9bweb1'"),
+    ("connect web\udcff1", "command is not valid UTF-8"),
+    ("connect \udcc0\udc80web1", "command is not valid UTF-8"),
+    # The most an environment variable can carry (test_odd_commands_
+    # through_real_ssh has what happens to more), and too many words.
+    pytest.param("connect " + "w" * (128 * 1024 - 64), "command too long",
+                 id="128KiB"),
+    pytest.param("connect web1 -- " + "x " * 300, "too many words",
+                 id="300-words"),
+    ("connect -- web1", "usage: connect"),
+    ("connect web1 --", "nothing after --"),
 ])
 def test_bad_commands_exit_2(gate, alice, command, says):
+    # THREATS rows 1-5, 11, 15 and the gitolite row; decision 5
     before = gate.dump()
     r = gate.shell(command, key_id=alice["id"], auth_key=alice["pub"])
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stdout == ""
     assert r.stderr.startswith("gate-shell: ") and says in r.stderr, r.stderr
-    # Only the key row ("last used": the key was verified) may change.
-    def rows(dump):
-        return [x for x in dump if not x.startswith('INSERT INTO "keys"')]
-    assert rows(gate.dump()) == rows(before)
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    assert but_last_used(gate.dump()) == but_last_used(before)
+    assert list(gate.marks.iterdir()) == []
+
+
+def but_last_used(dump):
+    """Rows that a refusal must leave alone: all but the key's, whose "last
+    used" is written once sshd verified the key (decision 4)."""
+    return [x for x in dump if not x.startswith('INSERT INTO "keys"')]
+
+
+@pytest.mark.parametrize("words,rc,says", [
+    pytest.param(["connect web\udcff1"], 2, "not valid UTF-8", id="non-utf8"),
+    pytest.param(["connect web1\x01"], 2, "control character \\x01",
+                 id="x01"),
+    pytest.param(["connect 'web1\r'"], 2, "control character \\x0d",
+                 id="cr"),
+    pytest.param(["connect \x1b]0;x\x07web1"], 2, "control character \\x1b",
+                 id="osc"),
+    pytest.param(["connect", "w" * 120_000], 2, "command too long",
+                 id="120KB"),
+    # More than an environment variable holds: sshd cannot start the
+    # account's shell (E2BIG) and says so itself.
+    pytest.param(["connect"] + ["w" * 100_000] * 2, 1,
+                 "Argument list too long", id="200KB"),
+    # More than an SSH packet holds: sshd drops the connection.
+    pytest.param(["connect"] + ["w" * 100_000] * 11, 255, None, id="1MiB"),
+])
+def test_odd_commands_through_real_ssh(make_bastion, probe, words, rc, says):
+    """What really reaches gate-shell through sshd's exec request (as the
+    account's login shell with -c and SSH_ORIGINAL_COMMAND): the same
+    refusals, and past 128 KiB nothing reaches it at all. Either way no
+    row, no process, nothing stored."""
+    # THREATS rows 5, 15; decision 5
+    b = make_bastion(extra=probe["config"])
+    before = b.gate.dump()
+    r = b.ssh(*words)
+    assert r.returncode == rc, (r.returncode, r.stderr[:500])
+    assert r.stdout == ""
+    assert len(r.stderr.splitlines()) == 1, r.stderr[:500]
+    if says:
+        assert says in r.stderr, r.stderr[:500]
+    assert b.sessions() == []
+    assert but_last_used(b.gate.dump()) == but_last_used(before)
+    assert list(probe["marks"].iterdir()) == []
+
+
+def test_probe_sees_a_connect_that_gets_through(gate, alice):
+    """The "nothing started" checks above are worth something only if a
+    connect that passes every check does reach the probe (web1 has no
+    pinned host key here, so the real ssh then fails)."""
+    r = gate.shell("connect web1 -- true", key_id=alice["id"],
+                   auth_key=alice["pub"])
+    assert r.returncode == 255, r.stderr
+    assert len(list(gate.marks.iterdir())) == 1
 
 
 def test_refusals_are_logged_on_one_escaped_line(gate, alice, syslog):
     """THREATS row 15: a CR or an escape in the command cannot forge or
     split a log line."""
+    # THREATS row 15
     for cmd in ("list\rFAKE granted=1", "list\x1b]0;x\x07"):
         r = gate.shell(cmd, key_id=alice["id"], auth_key=alice["pub"])
         assert r.returncode == 2
@@ -222,6 +364,7 @@ def test_client_environment_changes_no_answer(gate, alice):
     misconfigured sshd might pass, gate-shell answers as without them.
     That they are gone from the environment is the unit test test-env's
     job; row 8 end to end (the egress ssh's environ) comes with connect."""
+    # THREATS row 8
     env = {"LC_ALL": "() { :;}; echo x", "LANG": "xx_XX.bogus",
            "SQLITE_TMPDIR": "/nonexistent", "TZ": "Mars/Olympus"}
     r = gate.shell("list --json", key_id=alice["id"], auth_key=alice["pub"],

@@ -67,6 +67,7 @@ def test_init_is_idempotent_and_repairs(gate):
 def test_init_refuses_symlinks(make_gate, tmp_path, victim):
     """THREATS B5, row 24: a planted symlink is never followed, and its
     target's owner and mode stay as they were."""
+    # THREATS row 24
     gate = make_gate(init=False)
     target = tmp_path / "target"
     target.mkdir(mode=0o755)
@@ -160,6 +161,7 @@ def test_key_add_from_stdin_with_options(gate, keygen):
 
 def test_key_bad_input(gate, keygen, tmp_path):
     """THREATS row 13: nothing an admin pastes becomes sshd options."""
+    # THREATS row 13
     _, pub = keygen("carol")
     _, pub2 = keygen("carol2")
     gate.ctl("user", "add", "carol")
@@ -194,6 +196,77 @@ def test_key_bad_input(gate, keygen, tmp_path):
     ]
     for args, stdin, says in cases:
         fails_cleanly(gate, *args, input=stdin or "", says=says)
+
+
+def db_bytes(gate):
+    """The database and its WAL as bytes: a refusal must not even rewrite a
+    page. (The -shm index is shared memory every writer's open touches.)"""
+    return {name: (gate.state / name).read_bytes()
+            for name in (gate.db.name, gate.db.name + "-wal")}
+
+
+# {t} {b}: the key being added; {t2} {b2}: a second one.
+@pytest.mark.parametrize("text,says", [
+    ("{t} {b} {t2} {b2}\n", "more than one key"),
+    ("{t} {b}\r{t2} {b2}\n", "carriage return"),
+    ("{t} {b}\n\n{t2} {b2}\n", "more than one line"),
+    ("{t} {b}\n{t2} {b2}", "more than one line"),
+    ("{t}\r{b}\n", "carriage return"),
+    ("{t} {b}\rcomment\n", "carriage return"),
+    ("{t} {b} co\rmment\n", "carriage return"),
+    ("{t} {b}\r", "carriage return"),
+    ('restrict,command="/bin/sh" {t} {b}\n', "key options are not accepted"),
+    ('restrict,pty,command="/bin/sh" {t} {b} sshgate:root\n',
+     "key options are not accepted"),
+    ('from="1.2.3.4" {t} {b}\n', "key options are not accepted"),
+    ('environment="LD_PRELOAD=/tmp/x.so" {t} {b}\n',
+     "key options are not accepted"),
+    ('command="{t} {b}" {t} {b}\n', "key options are not accepted"),
+    ("no-pty {t} {b}\n", "unsupported key type 'no-pty'"),
+    ("cert-authority {t} {b}\n", "unsupported key type"),
+    (' command="/bin/sh" {t} {b}\n', "unsupported key type"),
+    ("\t{t} {b}\n", "unsupported key type"),
+])
+def test_key_text_that_could_become_options(gate, keygen, text, says):
+    """THREATS row 13: a pasted .pub with two keys (on two lines or one), a
+    CR anywhere, or an options prefix in any spelling is refused, and the
+    database files stay byte for byte as they were."""
+    # THREATS row 13
+    _, pub = keygen("dora")
+    _, pub2 = keygen("dora2")
+    (t, b), (t2, b2) = pub.split()[:2], pub2.split()[:2]
+    gate.ctl("user", "add", "dora")
+    before = db_bytes(gate)
+    fails_cleanly(gate, "key", "add", "dora", "-", says=says,
+                  input=text.format(t=t, b=b, t2=t2, b2=b2))
+    assert db_bytes(gate) == before
+
+
+@pytest.mark.parametrize("value", [
+    '"1.2.3.4"', '1.2.3.4"', "1.2.3.4,\"*\"", "'1.2.3.4'", '1.2.3.4\\"',
+    '1.2.3.4"\n', '1.2.3.4 ,command="/bin/sh"', '1.2.3.4,no-pty',
+])
+def test_from_with_quotes_is_refused(gate, keygen, value):
+    # THREATS row 13: --from goes into from="..." on the key line.
+    _, pub = keygen("ed")
+    gate.ctl("user", "add", "ed")
+    before = db_bytes(gate)
+    fails_cleanly(gate, "key", "add", "ed", "-", "--from", value, input=pub,
+                  says="invalid --from")
+    assert db_bytes(gate) == before
+
+
+def test_pub_file_with_two_keys_is_refused(gate, keygen, tmp_path):
+    # THREATS row 13: the same from a file as from stdin.
+    _, pub = keygen("fay")
+    _, pub2 = keygen("fay2")
+    gate.ctl("user", "add", "fay")
+    f = tmp_path / "fay.pub"
+    for text in (pub + pub2, pub.rstrip("\n") + " " + pub2):
+        f.write_text(text)
+        before = db_bytes(gate)
+        fails_cleanly(gate, "key", "add", "fay", f, says="more than one")
+        assert db_bytes(gate) == before
 
 
 def test_hosts(gate):
@@ -461,6 +534,7 @@ def test_listings_escape_stored_text(gate, keygen):
     """A key comment is the one free text a user controls at enrolment; it
     is stored as given (valid UTF-8, no controls) and every listing prints
     it inert (THREATS B4)."""
+    # THREATS row 29
     _, pub = keygen("eve")
     t, b64 = pub.split()[:2]
     gate.ctl("user", "add", "eve")

@@ -6,10 +6,15 @@ A registered key reaches gate-shell and nothing else does; forwarding of
 every kind is tried for real and fails (THREATS rows 6, 7, 10, 11)."""
 import json
 import os
+import pwd
+import random
+import selectors
+import shlex
 import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +51,7 @@ def test_with_a_pty(world):
 
 
 def test_errors_and_exit_status_reach_the_client(world):
+    # THREATS row 5 and the gitolite row (option and newline refused)
     r = world["sshd"].ssh(world["key"], "list -F /etc/passwd")
     assert r.returncode == 2
     assert "gate-shell: list: unknown option '-F'" in r.stderr
@@ -154,6 +160,7 @@ def recv_all(s):
 
 
 def test_forwarding_W(world, target):
+    # THREATS rows 7, 10
     r = world["sshd"].ssh(world["key"],
                           opts=["-W", f"127.0.0.1:{target.port}"], input="")
     assert r.returncode != 0
@@ -162,6 +169,7 @@ def test_forwarding_W(world, target):
 
 
 def test_forwarding_L(world, target):
+    # THREATS rows 7, 10
     lp = free_port()
     p = background_ssh(world["sshd"], world["key"],
                        "-L", f"127.0.0.1:{lp}:127.0.0.1:{target.port}")
@@ -175,6 +183,7 @@ def test_forwarding_L(world, target):
 
 
 def test_forwarding_D(world, target):
+    # THREATS rows 7, 10
     lp = free_port()
     p = background_ssh(world["sshd"], world["key"], "-D", f"127.0.0.1:{lp}")
     try:
@@ -193,6 +202,7 @@ def test_forwarding_D(world, target):
 
 
 def test_forwarding_R(world, target):
+    # THREATS rows 7, 10
     rp = free_port()
     r = world["sshd"].ssh(world["key"], opts=[
         "-N", "-o", "ExitOnForwardFailure=yes",
@@ -204,9 +214,218 @@ def test_forwarding_R(world, target):
     assert target.accepted == 0
 
 
+def links():
+    """Names of the network interfaces on this host (the gate's)."""
+    out = run(["ip", "-o", "link", "show"]).stdout
+    return {line.split(":")[1].strip().split("@")[0]
+            for line in out.splitlines()}
+
+
+def tun_holders(sshd):
+    """Processes of sshd (the master and all below it) holding
+    /dev/net/tun open, that is, attached to a tun/tap device."""
+    def parent(pid):
+        try:
+            return int(Path(f"/proc/{pid}/stat").read_text()
+                       .rsplit(")", 1)[1].split()[1])
+        except OSError:
+            return 0
+    pids = set()
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) != "/dev/net/tun":
+                continue
+        except OSError:
+            continue
+        pid = up = int(fd.parts[2])
+        while up > 1 and up != sshd.proc.pid:
+            up = parent(up)
+        if up == sshd.proc.pid:
+            pids.add(pid)
+    return pids
+
+
+@pytest.mark.parametrize("mode,remote", [
+    ("point-to-point", "fixed"), ("ethernet", "fixed"),
+    ("point-to-point", "any")])
+def test_forwarding_w(world, mode, remote):
+    """-w: the client opens a tun/tap device of its own and asks sshd for
+    one on the gate. The unit asked for exists and belongs to the gate
+    account, so only sshd's policy stands between it and the session:
+    no process but the client attaches a device, none appears."""
+    # THREATS rows 7, 10. (With "any" sshd would have to create a device,
+    # which the gate account may not; the fixed units show a lapse.)
+    unit = random.randrange(1000, 9000)
+    kind = "tap" if mode == "ethernet" else "tun"
+    ours, theirs = f"{kind}{unit}", f"{kind}{unit + 1}"
+    r = run(["ip", "tuntap", "add", "dev", theirs, "mode", kind, "user",
+             GATE_USER])
+    if r.returncode != 0:
+        pytest.skip("cannot make tun/tap devices here: " + r.stderr)
+    try:
+        before = links()
+        p = subprocess.Popen(world["sshd"].ssh_argv(world["key"], opts=[
+            "-v", "-N", "-o", "ExitOnForwardFailure=yes", "-o",
+            f"Tunnel={mode}", "-w",
+            f"{unit}:{unit + 1 if remote == 'fixed' else 'any'}"]),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            # Refused, the client exits at once; granted, it would stay
+            # up with the gate's end attached, which is what is looked at.
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        during, holders = links(), tun_holders(world["sshd"])
+        _, err = stop(p)
+    finally:
+        run(["ip", "tuntap", "del", "dev", theirs, "mode", kind])
+    if "Tunnel device open failed" in err:
+        pytest.skip("the client cannot open a tun device here")
+    assert holders == set(), holders
+    assert {n for n in during - before if n != ours} == set()
+    assert p.returncode == 255, (p.returncode, err[-2000:])
+    assert "Tunnel forwarding failed" in err, err[-2000:]
+
+
+def live_connect(bastion, script, opts=(), env=None, agent=None):
+    """ssh -T gate connect web1 -- sh -c SCRIPT, kept running while a test
+    looks at the gate: returns the client, the lines the target printed
+    before "sg-ready", and the live gate-shell's pid. agent: the client's
+    agent socket, in place of the fixture's IdentityAgent=none."""
+    script = shlex.quote(script + "; echo sg-ready; read x")
+    argv = bastion.ssh_argv(f"connect web1 -- sh -c {script}", opts=opts)
+    if agent:
+        argv = [f"IdentityAgent={agent}" if a == "IdentityAgent=none" else a
+                for a in argv]
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    sel = selectors.DefaultSelector()
+    sel.register(p.stdout, selectors.EVENT_READ)
+    out, deadline = b"", time.monotonic() + 30
+    while b"sg-ready\n" not in out and time.monotonic() < deadline:
+        if sel.select(timeout=1):
+            chunk = os.read(p.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            out += chunk
+    sel.close()
+    if b"sg-ready\n" not in out:
+        stop(p)
+        raise AssertionError(f"no sg-ready from the target: {out!r}")
+    lines = out.decode(errors="replace").split("sg-ready\n")[0].splitlines()
+    live = [s for s in bastion.sessions() if s["ended_at"] is None]
+    assert len(live) == 1, live
+    return p, lines, live[0]["pid"]
+
+
+def finish(p):
+    """End a live_connect session: the target's read gets EOF."""
+    p.stdin.close()
+    p.wait(timeout=30)
+    return p.stderr.read().decode(errors="replace")
+
+
+def environ_of(pid):
+    """A process's environment as /proc shows it. gate-shell rewrites that
+    area with what it keeps (lib/env.c), so for gate-shell this is the
+    environment it runs with, not the one sshd handed it: what sshd set
+    up is looked for on the gate itself (sockets, files, listeners)."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(e.split(b"=", 1) for e in raw.split(b"\0") if b"=" in e)
+
+
+def x11_listeners():
+    """TCP ports listening where sshd puts forwarded X11 displays
+    (6000 + X11DisplayOffset, 10 by default, and up)."""
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            port = int(fields[1].rsplit(":", 1)[1], 16)
+            if fields[3] == "0A" and 6010 <= port < 7000:
+                ports.add(port)
+    return ports
+
+
+def agent_dirs(uid):
+    """sshd's agent socket directories (/tmp/ssh-XXXXXXXXXX) owned by uid."""
+    dirs = set()
+    for p in Path("/tmp").glob("ssh-*"):
+        try:
+            if p.lstat().st_uid == uid:
+                dirs.add(p)
+        except OSError:
+            pass            # another session's, gone meanwhile
+    return dirs
+
+
+def test_forwarding_A(bastion, keygen, tmp_path):
+    """-A with a real agent holding a key: nothing of it reaches sshd's
+    session on the gate (no socket, no SSH_AUTH_SOCK for gate-shell),
+    the egress ssh or the target."""
+    # THREATS rows 7, 10
+    key, _ = keygen("held-by-agent")
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run(["ssh-add", key], env=dict(os.environ, SSH_AUTH_SOCK=str(sock)),
+            check=True)
+        uid = pwd.getpwnam(GATE_USER).pw_uid
+        before = agent_dirs(uid)
+        # The client drops -A without an agent of its own: give it one.
+        p, lines, pid = live_connect(
+            bastion, 'echo "agent=${SSH_AUTH_SOCK-none}"; ssh-add -l 2>&1',
+            opts=["-v", "-A"], agent=sock)
+        try:
+            assert b"SSH_AUTH_SOCK" not in environ_of(pid)
+            assert agent_dirs(uid) == before
+        finally:
+            err = finish(p)
+    finally:
+        stop(agent)
+    assert "Requesting authentication agent forwarding" in err, err
+    assert lines[0] == "agent=none", lines
+    assert "Could not open a connection to your authentication agent" in \
+        lines[1], lines
+
+
+@pytest.mark.parametrize("flag", ["-X", "-Y"])
+def test_forwarding_X(bastion, flag):
+    """THREATS row 5's test: `ssh -X gate connect web1 -- printenv DISPLAY`
+    prints nothing. The target would print nothing even if the gate's
+    sshd granted X11 (gate-shell drops DISPLAY, the egress ssh asks for
+    no X11), so the gate is looked at too: the client asks (its own
+    DISPLAY is enough; it sends a made-up cookie) and is refused, sshd
+    runs no xauth for the gate account and listens on no display port."""
+    # THREATS rows 5, 7, 10
+    env = dict(os.environ, DISPLAY=":0")
+    r = run(bastion.ssh_argv("connect web1 -- printenv DISPLAY",
+                             opts=[flag]), env=env)
+    assert (r.returncode, r.stdout) == (1, "")
+    assert "X11 forwarding request failed" in r.stderr, r.stderr
+    xauthority = Path(pwd.getpwnam(GATE_USER).pw_dir) / ".Xauthority"
+    before = x11_listeners()
+    p, lines, pid = live_connect(bastion, "printenv DISPLAY", opts=[flag],
+                                 env=env)
+    try:
+        assert x11_listeners() <= before
+        assert not xauthority.exists()
+        assert b"DISPLAY" not in environ_of(pid)
+    finally:
+        err = finish(p)
+    assert lines == []
+    assert "X11 forwarding request failed" in err, err
+
+
 def test_planted_authorized_keys_file_is_ignored(world, keygen):
     """THREATS row 6: a key in ~gate/.ssh/authorized_keys skips
     authkeys-cmd; the shipped snippet says AuthorizedKeysFile none."""
+    # THREATS row 6
     key, pub = keygen("planted")
     home = world["gate"].accounts["home"]
     ssh_dir = home / ".ssh"
@@ -229,6 +448,7 @@ def test_gate_shell_holds_even_if_sshd_reads_authorized_keys(
     removed, a planted key logs in and its client's command reaches the
     login shell; gate-shell still runs nothing, and a forged --key-id
     fails because the key sshd verified is not that key."""
+    # THREATS row 6
     key, pub = keygen("planted2")
     gate = world["gate"]
     home = gate.accounts["home"]
@@ -258,6 +478,7 @@ def test_gate_shell_holds_even_if_sshd_reads_authorized_keys(
 def test_file_transfer_does_nothing_on_the_gate(world, tmp_path):
     """THREATS row 11: scp, sftp (also as -s sftp) and rsync reach
     gate-shell as unknown commands; no file appears on the gate."""
+    # THREATS row 11
     sshd, key = world["sshd"], world["key"]
     src = tmp_path / "payload"
     src.write_text("data\n")
