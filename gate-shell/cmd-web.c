@@ -308,7 +308,7 @@ web_run(struct gsh *g, const char *arg, size_t arg_len)
 	if (text == NULL) {
 		if (prompt_token(line, sizeof(line), &len, &too_long) == -1) {
 			log_notice("web: no token read: %s", err_msg());
-			fprintf(stderr, "gate-shell: %s\n", err_msg());
+			gsh_say_err();
 			return err_kind() == ERR_DENIED ? GSH_EXIT_DENIED :
 			    GSH_EXIT_ERROR;
 		}
@@ -321,7 +321,7 @@ web_run(struct gsh *g, const char *arg, size_t arg_len)
 	if (rc == -1) {
 		/* Refused before the database: nothing to count or learn. */
 		log_notice("web: refused a malformed token (%zu bytes)", len);
-		fprintf(stderr, "gate-shell: %s\n", err_msg());
+		gsh_say_err();
 		return GSH_EXIT_DENIED;
 	}
 	token_hash(&t, hash);
@@ -380,7 +380,7 @@ web_run(struct gsh *g, const char *arg, size_t arg_len)
 	if (rc == -1) {
 		log_notice("web: %s@%s for %s: %s", row.login, row.host,
 		    row.user, err_msg());
-		fprintf(stderr, "gate-shell: %s\n", err_msg());
+		gsh_say_err();
 		rc = err_kind() == ERR_USAGE ? GSH_EXIT_USAGE :
 		    err_kind() == ERR_DENIED ? GSH_EXIT_DENIED : GSH_EXIT_ERROR;
 	} else {

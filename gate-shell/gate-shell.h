@@ -60,6 +60,11 @@ void gsh_log_text(struct gsh *g, const char *text, size_t len, char *out,
     size_t size);
 /* err_msg() the same way: a refusal's message may quote the command. */
 void gsh_log_err(struct gsh *g, char *out, size_t size);
+/*
+ * The last error on stderr as "gate-shell: MESSAGE", one inert line:
+ * messages may quote the user's words or names from the database (B4).
+ */
+void gsh_say_err(void);
 
 /* One parsed command line, as cmd_run() hands it to a verb. */
 #define CALL_MAX_OPTS	8

@@ -96,3 +96,13 @@ gsh_log_err(struct gsh *g, char *out, size_t size)
 	snprintf(msg, sizeof(msg), "%s", err_msg());
 	gsh_log_text(g, msg, strlen(msg), out, size);
 }
+
+void
+gsh_say_err(void)
+{
+	const char *m = err_msg();
+	char line[1024];
+
+	fprintf(stderr, "gate-shell: %s\n",
+	    text_escape_log(line, sizeof(line), m, strlen(m)));
+}

@@ -203,7 +203,7 @@ main(int argc, char *argv[])
 	or.connection = dup_env("SSH_CONNECTION");
 	/* Nothing the client chose may steer us or what we start. */
 	if (env_reset(keep) == -1) {
-		fprintf(stderr, "gate-shell: %s\n", err_msg());
+		gsh_say_err();
 		goto out;
 	}
 
@@ -280,7 +280,7 @@ main(int argc, char *argv[])
 		gsh_log_err(&g, why, sizeof(why));
 		log_notice("user %s (key %lld) from %s: refused command '%s': %s",
 		    g.user.name, g.key.id, g.peer, cmdsafe, why);
-		fprintf(stderr, "gate-shell: %s\n", err_msg());
+		gsh_say_err();
 		rc = err_kind() == ERR_USAGE ? GSH_EXIT_USAGE :
 		    err_kind() == ERR_DENIED ? GSH_EXIT_DENIED : GSH_EXIT_ERROR;
 		goto out;
@@ -294,7 +294,7 @@ main(int argc, char *argv[])
 	goto out;
 refuse:
 	log_warn("refused: %s", err_msg());
-	fprintf(stderr, "gate-shell: %s\n", err_msg());
+	gsh_say_err();
 	rc = GSH_EXIT_USAGE;
 out:
 	argv_free(&shell);

@@ -15,6 +15,7 @@
 #include "err.h"
 #include "gate-shell.h"
 #include "log.h"
+#include "text.h"
 
 #define PROMPT "sshgate> "
 
@@ -78,7 +79,8 @@ prompt_run(struct gsh *g)
 	fprintf(g->out, "sshgate: you are %s. Hosts you may reach:\n",
 	    g->user.name);
 	if (cmd_list(g, &(struct call){ .argc = 0 }) == -1)
-		fprintf(g->out, "(cannot list them: %s)\n", err_msg());
+		fprintf(g->out, "(cannot list them: %s)\n", text_escape_log(
+		    safe, sizeof(safe), err_msg(), strlen(err_msg())));
 	fprintf(g->out, "Type 'connect HOST', 'help', or 'exit'.\n");
 	for (;;) {
 		fputs(PROMPT, g->out);
@@ -113,7 +115,7 @@ prompt_run(struct gsh *g)
 			log_notice("user %s (key %lld) from %s: refused command "
 			    "'%s' at the prompt: %s", g->user.name, g->key.id,
 			    g->peer, safe, why);
-			fprintf(stderr, "gate-shell: %s\n", err_msg());
+			gsh_say_err();
 			continue;
 		}
 		log_info("user %s (key %lld) from %s: %s (at the prompt)",
