@@ -64,6 +64,10 @@ main(void)
 	refused("command=\"/bin/sh\" ssh-ed25519 " ED_B64, "options");
 	refused("restrict ssh-ed25519 " ED_B64, "unsupported key type");
 	refused("ssh-ed25519 " ED_B64 "\nssh-ed25519 " ED_B64, "more than one");
+	refused("ssh-ed25519 " ED_B64 " a@h ssh-ed25519 " ED_B64 " b@h",
+	    "more than one key on the line");
+	refused("ssh-ed25519 " ED_B64 " ecdsa-sha2-nistp256 " P256_B64,
+	    "more than one key on the line");
 	refused("ssh-ed25519 " ED_B64 " x\r", "carriage return");
 	refused("ssh-ed25519 " ED_B64 " a\033]0;x\007", "control character");
 	refused("ssh-ed25519 " ED_B64 " \xff\xfe", "not valid UTF-8");
