@@ -62,6 +62,13 @@ text_utf8_valid(const char *s, size_t n)
 }
 
 int
+text_is_bidi(uint32_t cp)
+{
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+int
 text_no_controls(const char *s)
 {
 	for (; *s; s++)
@@ -76,8 +83,8 @@ escape(char *dst, size_t dstlen, const char *src, size_t n, int backslash)
 	const unsigned char *p = (const unsigned char *)src;
 	size_t o = 0, l;
 	uint32_t cp;
-	char tmp[8];
-	size_t tl;
+	char tmp[16];
+	size_t tl, i;
 
 	if (dstlen == 0)
 		return dst;
@@ -89,6 +96,10 @@ escape(char *dst, size_t dstlen, const char *src, size_t n, int backslash)
 			snprintf(tmp, sizeof(tmp), "\\x%02x", p[0]);
 			tl = 4;
 			l = 1;
+		} else if (text_is_bidi(cp)) {
+			for (i = 0, tl = 0; i < l; i++, tl += 4)
+				snprintf(tmp + tl, sizeof(tmp) - tl, "\\x%02x",
+				    p[i]);
 		} else if (cp == '\\' && backslash) {
 			memcpy(tmp, "\\\\", 2);
 			tl = 2;

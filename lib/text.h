@@ -16,13 +16,20 @@
 size_t text_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 /* Returns 1 when s[0..n) is valid UTF-8, else 0. */
 int text_utf8_valid(const char *s, size_t n);
+/*
+ * Returns 1 for a code point that reorders the text around it on a
+ * terminal (bidirectional embeddings, overrides, isolates and marks):
+ * a listing that printed them could show a command other than the one
+ * stored, as "Trojan Source" did to code review.
+ */
+int text_is_bidi(uint32_t cp);
 /* Returns 1 when s holds no byte below 0x20 and no 0x7f, else 0. */
 int text_no_controls(const char *s);
 
 /*
  * Copy src[0..n) into dst (dstlen bytes, always NUL-terminated), replacing
- * control characters (C0, DEL, C1), backslashes and invalid UTF-8 bytes by
- * \xNN / \\ escapes, so the result can go to a terminal or syslog as one
+ * control characters (C0, DEL, C1), bidirectional controls, backslashes
+ * and invalid UTF-8 bytes by \xNN / \\ escapes, so the result can go to a terminal or syslog as one
  * inert line. Output that does not fit is cut at a character boundary and
  * ends in "...". Returns dst.
  */

@@ -545,6 +545,8 @@ def test_listings_escape_stored_text(gate, keygen):
     out = gate.ctl("key", "list").stdout
     assert "back\\\\slash" in out
     assert "\x1b" not in out
+    # A right-to-left override would reorder the rest of the line.
+    assert "\u202e" not in out and "\\xe2\\x80\\xae" in out
 
 
 def test_gate_account_can_run_gatectl(gate):

@@ -54,6 +54,14 @@ main(void)
 	esc("a\0b", 3, 256, "a\\x00b");
 	esc("abcdefghij", 10, 8, "abcd...");
 	esc("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8, 8, "\xc3\xa9\xc3\xa9...");
+	/* Bidi controls would show a stored command reordered. */
+	esc("rm -rf \xe2\x80\xae" "cba", 13, 256,
+	    "rm -rf \\xe2\\x80\\xaecba");			/* U+202E RLO */
+	esc("\xe2\x81\xa6" "x\xe2\x81\xa9", 7, 256,
+	    "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");	/* isolates */
+	esc("\xd8\x9c" "a", 3, 256, "\\xd8\\x9ca");		/* U+061C ALM */
+	esc("\xe2\x80\x8f", 3, 8, "...");	/* never cut inside an escape */
+	CHECK(!text_is_bidi(0x2013) && text_is_bidi(0x2067));
 
 	CHECK_STR(text_escape_log(out, sizeof(out), "a\\x1b\033", 6),
 	    "a\\x1b\\x1b");
@@ -65,6 +73,7 @@ main(void)
 	/* C1 controls: U+009B is a CSI to some terminals. */
 	json("\xc2\x9b" "6n\xc2\x85", "\"\\u009b6n\\u0085\"");
 	json("\xc2\xa0", "\"\xc2\xa0\"");
+	json("a\xe2\x80\xae" "b", "\"a\\u202eb\"");
 	json("caf\xc3\xa9", "\"caf\xc3\xa9\"");
 	return TEST_DONE();
 }
