@@ -171,7 +171,8 @@ cmd_init(struct ctx *c, int argc, char *argv[])
 	struct config *cfg = c->cfg;
 	struct passwd gate = { 0 }, auth = { 0 };
 	char path[PATH_MAX + 8];
-	int changed = 0, before, after;
+	struct stat st;
+	int changed = 0, before, after, i;
 	uid_t uid;
 	gid_t ggid, agid;
 
@@ -192,6 +193,14 @@ cmd_init(struct ctx *c, int argc, char *argv[])
 	if (fsutil_dir(cfg->state_dir, 02750, uid, agid, &changed) == -1 ||
 	    fsutil_file(cfg->database, 0640, uid, agid, &changed) == -1)
 		return -1;
+	/* Existing ones first: the store refuses a WAL others could write. */
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s%s", cfg->database,
+		    i == 0 ? "-wal" : "-shm");
+		if (lstat(path, &st) == 0 &&
+		    fsutil_file(path, 0640, uid, agid, &changed) == -1)
+			return -1;
+	}
 	if (ctx_store(c) == NULL)
 		return -1;
 	before = store_version_found(c->st);

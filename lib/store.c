@@ -264,6 +264,21 @@ exec(struct store *st, const char *sql)
 	return 0;
 }
 
+/*
+ * A change of who may do what, or a deletion the user was promised,
+ * waits for the disk even on a connection opened STORE_LAZY_SYNC: it
+ * stays so for the connection's life. (Inside a caller's transaction,
+ * such as the daily retention purge, the caller's level stands.)
+ */
+static int
+sync_full(struct store *st)
+{
+	/* SQLite keeps the level of a transaction already open. */
+	if (!sqlite3_get_autocommit(st->db))
+		return 0;
+	return exec(st, "PRAGMA synchronous = FULL");
+}
+
 static void
 col_text(sqlite3_stmt *s, int i, char *buf, size_t size)
 {
@@ -459,16 +474,20 @@ fail:
 
 /*
  * The database says who may log in: refuse one that others than its
- * owner could rewrite, or replace through its directory (B5), as sshd's
- * StrictModes does for authorized_keys. gatectl init repairs both modes
- * before it opens the database. (A link is refused by SQLite.)
+ * owner could rewrite (the file, or its WAL, whose pages readers take
+ * for the file's), or replace through its directory (B5), as sshd's
+ * StrictModes does for authorized_keys. gatectl init repairs the modes
+ * under state_dir before it opens the database. (Links are refused by
+ * SQLite.)
  */
 static int
 safe_modes(const char *path)
 {
+	static const char *const suffix[] = { "", "-wal", "-shm" };
 	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], file[PATH_MAX + 8];
 	struct stat st;
+	int i;
 
 	if (slash == NULL)
 		snprintf(dir, sizeof(dir), ".");
@@ -477,13 +496,16 @@ safe_modes(const char *path)
 		    (int)(slash - path), path);
 	if (stat(dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
 		return err_set(ERR_SYS, "database directory %s is writable by "
-		    "group or others: refusing to use it (gatectl init repairs "
-		    "it)", dir);
-	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return err_set(ERR_SYS, "database %s is writable by group or "
-		    "others: refusing to use it (gatectl init repairs it)",
-		    path);
+		    "group or others: refusing to use it (chmod go-w it; "
+		    "gatectl init repairs the state directory)", dir);
+	for (i = 0; i < 3; i++) {
+		snprintf(file, sizeof(file), "%s%s", path, suffix[i]);
+		if (lstat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & (S_IWGRP | S_IWOTH)))
+			return err_set(ERR_SYS, "database file %s is writable "
+			    "by group or others: refusing to use it (gatectl "
+			    "init repairs it)", file);
+	}
 	return 0;
 }
 
@@ -1544,6 +1566,8 @@ store_share_set(struct store *st, long long session_id, long long user_id,
 	sqlite3_stmt *s;
 	int rc;
 
+	if (sync_full(st) == -1)
+		return -1;
 	if (prep(st, "INSERT INTO shares (session_id, user_id, rw, granted_by, "
 	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (session_id, "
 	    "user_id) DO UPDATE SET rw = ?3, granted_by = ?4, created_at = ?5",
@@ -1565,6 +1589,8 @@ store_share_del(struct store *st, long long session_id, long long user_id)
 	sqlite3_stmt *s;
 	int rc;
 
+	if (sync_full(st) == -1)
+		return -1;
 	if (prep(st, "DELETE FROM shares WHERE session_id = ?1 AND "
 	    "user_id = ?2", &s) == -1)
 		return -1;
@@ -2105,12 +2131,16 @@ history_delete(struct store *st, const char *where, const char *host,
 int
 store_history_clear(struct store *st, const char *host, long long *count)
 {
+	if (sync_full(st) == -1)
+		return -1;
 	return history_delete(st, "host_name = ?1", host, 0, count);
 }
 
 int
 store_history_purge(struct store *st, time_t before, long long *count)
 {
+	if (sync_full(st) == -1)
+		return -1;
 	return history_delete(st, "created_at < ?1", NULL, (long long)before,
 	    count);
 }
@@ -2179,6 +2209,8 @@ store_token_add(struct store *st, const char *selector,
 	sqlite3_stmt *s;
 	int rc, live = 0;
 
+	if (sync_full(st) == -1)
+		return -1;
 	if (exec(st, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	if (max_live > 0) {
@@ -2367,6 +2399,8 @@ store_token_revoke(struct store *st, const char *selector, const char *user,
 	long long uid = 0;
 	int rc;
 
+	if (sync_full(st) == -1)
+		return -1;
 	*count = 0;
 	if (user && id_of(st, "user", user, NULL, &uid) == -1)
 		return -1;

@@ -29,7 +29,9 @@ enum {
 	/*
 	 * Commit without waiting for the disk (WAL, synchronous NORMAL):
 	 * for the many small writes of sessions (rows, history, "last
-	 * used"), not for changes of who may do what.
+	 * used"). Changes of who may do what (shares, tokens) and
+	 * deletions a user asked for switch the connection back to FULL
+	 * first, whatever it was opened with.
 	 */
 	STORE_LAZY_SYNC = 1 << 2,
 };

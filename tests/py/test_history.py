@@ -667,7 +667,7 @@ def test_database_links_are_never_followed(gate, keygen, name):
 
 
 # THREATS B5 (adversary A6)
-@pytest.mark.parametrize("what", ["database", "state_dir"])
+@pytest.mark.parametrize("what", ["database", "wal", "state_dir"])
 def test_database_writable_by_others_is_refused(gate, keygen, what):
     """THREATS B5 and A6: a database anyone may rewrite, or a state_dir in
     which anyone may replace it, decides nothing: gate-shell and gatectl
@@ -676,7 +676,10 @@ def test_database_writable_by_others_is_refused(gate, keygen, what):
     and all work again."""
     _, pub = keygen("alice")
     kid = enroll(gate, "alice", pub)
-    path = gate.db if what == "database" else gate.state
+    # The WAL's pages are read as the database's own.
+    path = {"database": gate.db, "wal": gate.state / "gate.db-wal",
+            "state_dir": gate.state}[what]
+    assert path.exists()
     mode = mode_of(path)[0]
     os.chmod(path, mode | 0o022)
     shell, auth, ctl = gate_answers(gate, kid, pub)

@@ -9,6 +9,7 @@ planted where the socket or its directory should be."""
 import concurrent.futures
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -16,6 +17,7 @@ import stat
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pexpect
@@ -654,3 +656,32 @@ def test_disabled_user_loses_the_session(party):
     w.expect("your access to this session was withdrawn", timeout=30)
     w.expect(pexpect.EOF)
     party.owner.expect("bob left this session")
+
+
+def syncs_of(gate, b, command):
+    """gate-shell running command for alice as sshd would, under strace:
+    how many fsync/fdatasync calls it made."""
+    log = gate.root / f"strace-{uuid.uuid4().hex[:6]}"
+    log.touch(mode=0o600)
+    os.chown(log, gate.accounts["gate"].pw_uid, gate.accounts["gate"].pw_gid)
+    r = gate.shell(command, auth_key=b.pub, argv=[
+        "/usr/bin/strace", "-f", "-qq", "-e", "trace=fsync,fdatasync",
+        "-o", str(log), gate.bindir / "gate-shell", "-c", gate.config,
+        "--key-id", str(b.key_id)])
+    assert r.returncode == 0, r.stderr
+    n = len([line for line in log.read_text().splitlines()
+             if "sync(" in line])
+    log.unlink()
+    return n
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="needs strace")
+def test_shares_wait_for_the_disk(party):
+    """Session bookkeeping commits without waiting for the disk (WAL,
+    synchronous NORMAL), so a burst of logins does not queue behind it;
+    a share or an unshare the user is told of waits for it. `whoami`
+    writes only "last used": no sync."""
+    g, b = party.b.gate, party.b
+    assert syncs_of(g, b, "whoami") == 0
+    assert syncs_of(g, b, f"share {party.sid} carol") >= 1
+    assert syncs_of(g, b, f"unshare {party.sid} carol") >= 1
