@@ -340,12 +340,6 @@ refuse(struct share_hub *h, int i, const char *msg)
 }
 
 /*
- * May this user watch, and type? Checked here, in the database, not
- * taken from the hello: the owner may type; a user the session is shared
- * with as the share says; an administrator may watch. Returns 1 (with
- * *rw), 0 for no, -1 when it cannot be told (then no).
- */
-/*
  * Keys typed into the session reach the host as the session's login, so
  * a co-driver needs the grant connect would need (THREATS row 12): 1
  * when user uid holds it now, 0 when not, -1 on error.
@@ -366,6 +360,12 @@ granted(struct share_hub *h, long long uid)
 	return ok;
 }
 
+/*
+ * May this user watch, and type? Checked here, in the database, not
+ * taken from the hello: the owner may type; a user the session is shared
+ * with as the share says; an administrator may watch. Returns 1 (with
+ * *rw), 0 for no, -1 when it cannot be told (then no).
+ */
 static int
 allowed(struct share_hub *h, const struct frame_hello *hello, int *rw)
 {
@@ -625,7 +625,9 @@ recheck(struct share_hub *h)
 		struct share_watcher *w = &h->w[i];
 		if (w->state != SW_LIVE)
 			continue;
-		hello = (struct frame_hello){ .user_id = w->user_id, .rw = 1 };
+		/* A read-only watcher stays so: no grant lookup for it. */
+		hello = (struct frame_hello){ .user_id = w->user_id,
+		    .rw = w->rw };
 		memcpy(hello.user, w->user, sizeof(hello.user));
 		if ((ok = allowed(h, &hello, &rw)) == 1) {
 			if (w->rw && !rw) {
