@@ -18,6 +18,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import stat
@@ -33,6 +34,11 @@ SRC = Path(os.environ.get("SSHGATE_SOURCE", Path(__file__).resolve().parents[2])
 BUILD = Path(os.environ.get("SSHGATE_BUILD", SRC / "build"))
 # SSHGATE_TEST_ACCOUNTS renames the accounts, so two suites can run at once.
 _PREFIX = os.environ.get("SSHGATE_TEST_ACCOUNTS", "sgt")
+
+# A run started under nohup ignores SIGHUP, and every child would inherit
+# that: the programs under test must meet the default, as sshd gives it.
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
 GATE_USER = f"{_PREFIX}-gate"
 AUTH_USER = f"{_PREFIX}-auth"
 TARGET_USER = f"{_PREFIX}-target"

@@ -54,13 +54,19 @@ def timed(gate, *args, **kw):
     return r, time.monotonic() - t0
 
 
+# authkeys-cmd ends itself 1.9 s after it starts, inside sshd's 2 s; the
+# tests' clock also counts starting it (a user switch, the sanitizers'
+# runtime) on a loaded machine: SSHGATE_TIME_SLACK seconds more (0.5).
+DEADLINE = 2.0 + float(os.environ.get("SSHGATE_TIME_SLACK", "0.5"))
+
+
 def answered_cleanly(r, took):
     """Exit 0 (no key), 1 (cannot tell) or 2 (not sshd's arguments),
     never a signal or a sanitizer report, within the deadline."""
     assert r.returncode in (0, 1, 2), (r.returncode, r.stderr[-2000:])
     assert "Sanitizer" not in r.stderr and "runtime error" not in r.stderr, \
         r.stderr[-2000:]
-    assert took < 2.0, took
+    assert took < DEADLINE, took
 
 
 def test_known_key_prints_one_strict_line(gate, keygen):
@@ -321,7 +327,7 @@ def test_newer_schema_is_refused(gate, keygen):
 def test_locked_database_answers_within_the_deadline(gate, keygen):
     """An exclusive lock held forever: nothing printed, non-zero exit, and
     the 2 s answer sshd is promised (queries give up at the busy timeout,
-    1 s by default; the program's own timer fires at 1.9 s)."""
+    at most 1.5 s; the program's own timer fires at 1.9 s)."""
     # THREATS row 19
     _, pub = keygen("kate")
     enroll(gate, "kate", pub)
@@ -372,7 +378,7 @@ def test_calls_never_write(gate, keygen):
     assert all(LINE.match(r.stdout) for r, _ in results[:1000])
     assert not any(r.stdout for r, _ in results[1000:])
     slowest = max(took for _, took in results)
-    assert slowest < 2.0, slowest
+    assert slowest < DEADLINE, slowest
     after = snapshot(gate)
     assert before.keys() == after.keys()
     for name in before:

@@ -187,6 +187,7 @@ def test_escape_character_is_off_on_both_hops(bastion, target_account):
     assert "ssh>" not in p.before
     # The terminal on the target turned each CR into a newline (icrnl).
     assert got.read_bytes() == b"\n~?\n\n~C\n\n~.\n\n~&\n"
+    got.unlink()
     assert live_session(bastion)["ended_at"] is None
     p.sendline("exit")
     p.expect(pexpect.EOF)
@@ -437,7 +438,8 @@ def test_egress_reads_no_config_or_known_hosts_of_the_gate_home(bastion):
     home = Path(pwd.getpwnam(GATE_USER).pw_dir)
     dot = home / ".ssh"
     mark = home / f"proxied-{uuid.uuid4().hex[:6]}"
-    dot.mkdir(mode=0o700, exist_ok=True)
+    # The gate account has no ~/.ssh of its own (AuthorizedKeysFile none).
+    dot.mkdir(mode=0o700)
     try:
         (dot / "config").write_text(
             f"Host *\n  ProxyCommand /usr/bin/touch {mark}\n"
@@ -683,12 +685,14 @@ def test_a_burst_of_connects_gets_exactly_the_limit(make_bastion, make_sshd):
                 f"gate-shell: you already have {limit} live sessions, "
                 "the most allowed; end one first (see: sessions, kill "
                 "ID)\n"), (rc, err)
-        assert b.target.log.read_text().count("Accepted publickey") == \
-            limit
         for p in procs:
             if p.returncode is None:
                 p.stdin.close()
                 assert p.wait(timeout=60) == 0, p.stderr.read()
+                assert p.stderr.read() == b""
+        # Only now is every login the target saw in its log.
+        assert b.target.log.read_text().count("Accepted publickey") == \
+            limit
     finally:
         for p in procs:
             if p.poll() is None:

@@ -325,15 +325,6 @@ def finish(p):
     return p.stderr.read().decode(errors="replace")
 
 
-def environ_of(pid):
-    """A process's environment as /proc shows it. gate-shell rewrites that
-    area with what it keeps (lib/env.c), so for gate-shell this is the
-    environment it runs with, not the one sshd handed it: what sshd set
-    up is looked for on the gate itself (sockets, files, listeners)."""
-    raw = Path(f"/proc/{pid}/environ").read_bytes()
-    return dict(e.split(b"=", 1) for e in raw.split(b"\0") if b"=" in e)
-
-
 def x11_listeners():
     """TCP ports listening where sshd puts forwarded X11 displays
     (6000 + X11DisplayOffset, 10 by default, and up)."""
@@ -361,8 +352,9 @@ def agent_dirs(uid):
 
 def test_forwarding_A(bastion, keygen, tmp_path):
     """-A with a real agent holding a key: nothing of it reaches sshd's
-    session on the gate (no socket, no SSH_AUTH_SOCK for gate-shell),
-    the egress ssh or the target."""
+    session on the gate (no agent socket), the egress ssh or the target.
+    (gate-shell's own environment cannot tell: it rewrites what /proc
+    shows of it, lib/env.c.)"""
     # THREATS rows 7, 10
     key, _ = keygen("held-by-agent")
     sock = tmp_path / "agent.sock"
@@ -378,11 +370,10 @@ def test_forwarding_A(bastion, keygen, tmp_path):
         uid = pwd.getpwnam(GATE_USER).pw_uid
         before = agent_dirs(uid)
         # The client drops -A without an agent of its own: give it one.
-        p, lines, pid = live_connect(
+        p, lines, _ = live_connect(
             bastion, 'echo "agent=${SSH_AUTH_SOCK-none}"; ssh-add -l 2>&1',
             opts=["-v", "-A"], agent=sock)
         try:
-            assert b"SSH_AUTH_SOCK" not in environ_of(pid)
             assert agent_dirs(uid) == before
         finally:
             err = finish(p)
@@ -403,6 +394,8 @@ def test_forwarding_X(bastion, flag):
     DISPLAY is enough; it sends a made-up cookie) and is refused, sshd
     runs no xauth for the gate account and listens on no display port."""
     # THREATS rows 5, 7, 10
+    # Without xauth sshd refuses X11 anyway; with it, only policy can.
+    assert Path("/usr/bin/xauth").exists(), "tests/run installs xauth"
     env = dict(os.environ, DISPLAY=":0")
     r = run(bastion.ssh_argv("connect web1 -- printenv DISPLAY",
                              opts=[flag]), env=env)
@@ -410,12 +403,11 @@ def test_forwarding_X(bastion, flag):
     assert "X11 forwarding request failed" in r.stderr, r.stderr
     xauthority = Path(pwd.getpwnam(GATE_USER).pw_dir) / ".Xauthority"
     before = x11_listeners()
-    p, lines, pid = live_connect(bastion, "printenv DISPLAY", opts=[flag],
+    p, lines, _ = live_connect(bastion, "printenv DISPLAY", opts=[flag],
                                  env=env)
     try:
         assert x11_listeners() <= before
         assert not xauthority.exists()
-        assert b"DISPLAY" not in environ_of(pid)
     finally:
         err = finish(p)
     assert lines == []
