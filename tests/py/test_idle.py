@@ -29,6 +29,16 @@ def spawn(*args, timeout=60):
                          codec_errors="replace", dimensions=(24, 100))
 
 
+def reap(p, timeout=30):
+    """After EOF: the terminal closes when the command ends, a moment
+    before idle-watch itself exits; close() on a live child would hang it
+    up and hide its exit status."""
+    deadline = time.monotonic() + timeout
+    while p.isalive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    p.close()
+
+
 def watchers(token):
     """pids of idle-watch processes whose argv holds token."""
     out = []
@@ -99,7 +109,7 @@ def test_typing_cancels_the_warning():
     assert p.isalive()
     p.sendeof()
     p.expect(pexpect.EOF)
-    p.close()
+    reap(p)
     assert p.exitstatus == 0
 
 
@@ -154,7 +164,7 @@ def test_keys_typed_while_the_warning_is_written_count():
         tracer.wait()
     p.sendeof()
     p.expect(pexpect.EOF)
-    p.close()
+    reap(p)
     assert p.exitstatus == 0
 
 
@@ -177,7 +187,7 @@ def test_exit_status_and_no_orphaned_watcher():
                                       .rsplit(")", 1)[1].split()[1])
                                for w in watchers(token)]
     p.expect(pexpect.EOF)
-    p.close()
+    reap(p)
     assert p.exitstatus == 7
     assert wait_none(token, 3)
 
@@ -192,7 +202,7 @@ def test_watcher_goes_with_its_command(how):
         assert len(watchers(token)) == 1     # it was there to be gone
         os.kill(p.pid, signal.SIGKILL)
     p.expect(pexpect.EOF)
-    p.close()
+    reap(p)
     assert wait_none(token, 3), watchers(token)
 
 
@@ -202,7 +212,7 @@ def test_a_shells_wait_does_not_wait_for_the_watcher():
     p.expect("waited-42", timeout=10)
     p.sendline("exit 3")
     p.expect(pexpect.EOF)
-    p.close()
+    reap(p)
     assert p.exitstatus == 3
 
 
@@ -252,7 +262,7 @@ def _race_leader(s, pidfile, token):
            f"echo $! > {pidfile}; sleep {s}; exit 3 # {token}")
     p = spawn("-t", "1", "-w", "0", "--", "sh", "-c", cmd)
     p.expect(pexpect.EOF)
-    p.close()
+    reap(p)
     return p.exitstatus if p.signalstatus is None else -p.signalstatus
 
 
@@ -410,7 +420,7 @@ def test_missing_command_is_127():
     p = spawn("-t", "60", "--", "/nonexistent/cmd")
     p.expect("cannot run /nonexistent/cmd")
     p.expect(pexpect.EOF)
-    p.close()
+    reap(p)
     assert p.exitstatus == 127
 
 
@@ -431,7 +441,7 @@ def test_gate_session_idle_warned_then_ended(make_bastion, syslog):
     p.expect(r"\[sshgate\] idle for 2s; closing in 2s unless you type")
     p.expect("session ended: idle for 4s")
     p.expect(pexpect.EOF)
-    p.close()
+    reap(p)
     assert 3 <= time.monotonic() - start <= 10
     assert p.exitstatus == 1
     row = ended(b, row["id"])
@@ -455,7 +465,7 @@ def test_gate_session_output_or_typing_keeps_it(make_bastion):
     shell_ready(p)
     p.sendline("exit 0")
     p.expect(pexpect.EOF)
-    p.close()
+    reap(p)
     assert p.exitstatus == 0
 
 
