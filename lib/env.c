@@ -21,21 +21,23 @@ extern char **environ;
  * on showing them for the life of the process and of every fork of it,
  * such as gate-shell's recorder and idle watcher: the client's LC_* and
  * the raw SSH_ORIGINAL_COMMAND with any secret in it (THREATS row 9).
- * Overwrite that area (env_start to env_end in /proc/self/stat) with the
- * environment now in force. Best effort: the area stays as it is when it
- * cannot be found or when a variable in force still lives in it.
+ * env_reset() overwrites that area (env_start to env_end in
+ * /proc/self/stat) with the environment now in force. Best effort: the
+ * area stays as it is when it cannot be found, when none of the
+ * environment we started with lived there (a loader such as valgrind's
+ * builds its own), or when a variable in force still lives in it.
  */
-static void
-scrub_exec_env(void)
+static int
+exec_env_area(uintptr_t *start, uintptr_t *end)
 {
 	char buf[2048], *p, *field, *save;
-	uintptr_t start = 0, end = 0, v;
-	size_t have = 0, len;
+	size_t have = 0;
 	ssize_t n;
 	int fd, i;
 
+	*start = *end = 0;
 	if ((fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)) == -1)
-		return;
+		return -1;
 	while (have < sizeof(buf) - 1 &&
 	    (n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0)
 		have += (size_t)n;
@@ -43,19 +45,32 @@ scrub_exec_env(void)
 	buf[have] = '\0';
 	/* Fields from the third on follow the last ')' of the name. */
 	if ((p = strrchr(buf, ')')) == NULL)
-		return;
+		return -1;
 	for (i = 3, field = strtok_r(p + 1, " \n", &save); field != NULL;
 	    i++, field = strtok_r(NULL, " \n", &save)) {
-		v = (uintptr_t)strtoull(field, NULL, 10);
 		if (i == 50)
-			start = v;
+			*start = (uintptr_t)strtoull(field, NULL, 10);
 		else if (i == 51)
-			end = v;
+			*end = (uintptr_t)strtoull(field, NULL, 10);
 	}
-	if (start == 0 || end <= start)
-		return;
+	return *start != 0 && *end > *start ? 0 : -1;
+}
+
+static int
+in_area(const char *s, uintptr_t start, uintptr_t end)
+{
+	return (uintptr_t)s >= start && (uintptr_t)s < end;
+}
+
+static void
+scrub_exec_env(uintptr_t start, uintptr_t end)
+{
+	char *p;
+	size_t len;
+	int i;
+
 	for (i = 0; environ && environ[i]; i++)
-		if ((uintptr_t)environ[i] >= start && (uintptr_t)environ[i] < end)
+		if (in_area(environ[i], start, end))
 			return;
 	p = (char *)start;
 	memset(p, 0, end - start);
@@ -73,7 +88,12 @@ env_reset(const char *const keep[])
 {
 	char *saved[ENV_KEEP_MAX] = { 0 };
 	const char *v;
-	int i, n, rc = -1;
+	uintptr_t start, end;
+	int i, n, rc = -1, ours = 0;
+
+	if (exec_env_area(&start, &end) == 0)
+		for (i = 0; environ && environ[i] && !ours; i++)
+			ours = in_area(environ[i], start, end);
 
 	for (n = 0; keep && keep[n]; n++) {
 		if (n == ENV_KEEP_MAX) {
@@ -97,7 +117,8 @@ env_reset(const char *const keep[])
 			err_set(ERR_SYS, "cannot set %s", keep[i]);
 			goto out;
 		}
-	scrub_exec_env();
+	if (ours)
+		scrub_exec_env(start, end);
 	rc = 0;
 out:
 	for (i = 0; i < ENV_KEEP_MAX; i++)

@@ -56,6 +56,12 @@ main(void)
 {
 	static const char *const keep[] = { "TERM", NULL };
 	char big[5000];
+	/*
+	 * Does /proc show what we run with? Not under valgrind, whose loader
+	 * builds the program's environment elsewhere; then env_reset leaves
+	 * /proc alone and there is nothing to check.
+	 */
+	int shown = proc_shows_environ();
 
 	setenv("LC_ALL", "() { :;}; touch /tmp/p", 1);
 	setenv("LD_PRELOAD", "/tmp/evil.so", 1);
@@ -68,7 +74,7 @@ main(void)
 	CHECK_STR(getenv("TERM"), "xterm-256color");
 	CHECK(getenv("LC_ALL") == NULL && getenv("LD_PRELOAD") == NULL &&
 	    getenv("BASH_ENV") == NULL);
-	CHECK(proc_shows_environ());
+	CHECK(!shown || proc_shows_environ());
 
 	setenv("TERM", "xterm\033]0;x\007", 1);
 	CHECK(env_reset(keep) == 0);
