@@ -28,7 +28,14 @@ token_new(struct token *t)
 
 	if (sodium_init() == -1)
 		return err_set(ERR_SYS, "libsodium failed to initialise");
-	randombytes_buf(sel, sizeof(sel));
+	/*
+	 * An admin types the selector as a word (gatectl token revoke): it
+	 * never starts with '-', base64url's 62, or it would read as an
+	 * option. One draw in 64 is redrawn; the selector is not the secret.
+	 */
+	do
+		randombytes_buf(sel, sizeof(sel));
+	while ((sel[0] >> 2) == 62);
 	randombytes_buf(t->secret, sizeof(t->secret));
 	sodium_bin2base64(t->selector, sizeof(t->selector), sel, sizeof(sel),
 	    VARIANT);

@@ -137,6 +137,7 @@ test_store(void)
 
 	for (i = 0; i < N; i++) {
 		CHECK(token_new(&toks[i]) == 0);
+		CHECK(toks[i].selector[0] != '-');	/* never option-like */
 		token_hash(&toks[i], hash);
 		CHECK(store_token_add(st, toks[i].selector, hash, u.id, kid, h.id,
 		    "www", now, now + 1800, 0) == 0);
