@@ -132,7 +132,7 @@ main(int argc, char *argv[])
 
 	arm_deadline();
 	log_init("authkeys-cmd", 1);
-	if (env_reset(NULL) == -1) {
+	if (env_reset(NULL, 0) == -1) {
 		log_err("%s", err_msg());
 		return 1;
 	}

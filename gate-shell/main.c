@@ -202,7 +202,7 @@ main(int argc, char *argv[])
 	or.auth_info = dup_env("SSH_USER_AUTH");
 	or.connection = dup_env("SSH_CONNECTION");
 	/* Nothing the client chose may steer us or what we start. */
-	if (env_reset(keep) == -1) {
+	if (env_reset(keep, ENV_WIPE_EXEC) == -1) {
 		gsh_say_err();
 		goto out;
 	}

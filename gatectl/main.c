@@ -132,7 +132,7 @@ main(int argc, char *argv[])
 	int ch, rc;
 
 	log_init("gatectl", 0);
-	if (env_reset((const char *const[]){ "TERM", NULL }) == -1) {
+	if (env_reset((const char *const[]){ "TERM", NULL }, 0) == -1) {
 		fprintf(stderr, "gatectl: %s\n", err_msg());
 		return 1;
 	}

@@ -21,8 +21,8 @@ extern char **environ;
  * on showing them for the life of the process and of every fork of it,
  * such as gate-shell's recorder and idle watcher: the client's LC_* and
  * the raw SSH_ORIGINAL_COMMAND with any secret in it (THREATS row 9).
- * env_reset() overwrites that area (env_start to env_end in
- * /proc/self/stat) with the environment now in force. Best effort: the
+ * env_reset(..., ENV_WIPE_EXEC) overwrites that area (env_start to
+ * env_end in /proc/self/stat) with the environment now in force. Best effort: the
  * area stays as it is when it cannot be found, when none of the
  * environment we started with lived there (a loader such as valgrind's
  * builds its own), or when a variable in force still lives in it.
@@ -84,14 +84,14 @@ scrub_exec_env(uintptr_t start, uintptr_t end)
 }
 
 int
-env_reset(const char *const keep[])
+env_reset(const char *const keep[], int flags)
 {
 	char *saved[ENV_KEEP_MAX] = { 0 };
 	const char *v;
-	uintptr_t start, end;
+	uintptr_t start = 0, end = 0;
 	int i, n, rc = -1, ours = 0;
 
-	if (exec_env_area(&start, &end) == 0)
+	if ((flags & ENV_WIPE_EXEC) && exec_env_area(&start, &end) == 0)
 		for (i = 0; environ && environ[i] && !ours; i++)
 			ours = in_area(environ[i], start, end);
 

@@ -23,13 +23,8 @@ json_str(FILE *f, const char *s)
 		} else if (cp == '"' || cp == '\\') {
 			fputc('\\', f);
 			fputc((int)cp, f);
-		} else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ||
-		    text_is_bidi(cp)) {
-			/*
-			 * C0, DEL and C1 (U+009B is a CSI to some terminals),
-			 * and what reorders text: JSON read on a terminal is
-			 * shown as it was stored.
-			 */
+		} else if (text_is_unsafe(cp)) {
+			/* JSON read on a terminal shows it as it was stored. */
 			fprintf(f, "\\u%04x", cp);
 		} else {
 			fwrite(p, 1, l, f);

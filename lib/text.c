@@ -61,11 +61,18 @@ text_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
-int
-text_is_bidi(uint32_t cp)
+/* What reorders the text around it on a terminal. */
+static int
+is_bidi(uint32_t cp)
 {
 	return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
 	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+int
+text_is_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || is_bidi(cp);
 }
 
 int
@@ -90,13 +97,10 @@ escape(char *dst, size_t dstlen, const char *src, size_t n, int backslash)
 		return dst;
 	while (n > 0) {
 		l = text_utf8_next(p, n, &cp);
-		if (l == 0 || cp < 0x20 || cp == 0x7f ||
-		    (cp >= 0x80 && cp < 0xa0)) {
-			/* Escape the first byte only; resynchronise after it. */
-			snprintf(tmp, sizeof(tmp), "\\x%02x", p[0]);
-			tl = 4;
-			l = 1;
-		} else if (text_is_bidi(cp)) {
+		if (l == 0 || text_is_unsafe(cp)) {
+			/* Invalid: one byte, then resynchronise; else all. */
+			if (l == 0)
+				l = 1;
 			for (i = 0, tl = 0; i < l; i++, tl += 4)
 				snprintf(tmp + tl, sizeof(tmp) - tl, "\\x%02x",
 				    p[i]);

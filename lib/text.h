@@ -17,12 +17,12 @@ size_t text_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 /* Returns 1 when s[0..n) is valid UTF-8, else 0. */
 int text_utf8_valid(const char *s, size_t n);
 /*
- * Returns 1 for a code point that reorders the text around it on a
- * terminal (bidirectional embeddings, overrides, isolates and marks):
- * a listing that printed them could show a command other than the one
- * stored, as "Trojan Source" did to code review.
+ * Returns 1 for a code point no listing prints as it is: C0, DEL, C1
+ * (U+009B is a CSI to some terminals) and the bidirectional controls
+ * (embeddings, overrides, isolates, marks), which would show a stored
+ * command reordered, as "Trojan Source" did to code review.
  */
-int text_is_bidi(uint32_t cp);
+int text_is_unsafe(uint32_t cp);
 /* Returns 1 when s holds no byte below 0x20 and no 0x7f, else 0. */
 int text_no_controls(const char *s);
 

@@ -462,18 +462,26 @@ def test_egress_reads_no_config_or_known_hosts_of_the_gate_home(bastion):
         shutil.rmtree(dot, ignore_errors=True)
 
 
-# THREATS rows 1, 2, 3, 8, 9, 10, 26
-# THREATS decision 5
-def test_egress_environment_is_an_allowlist(bastion):
-    """THREATS rows 8, 9: nothing the client sends reaches the egress."""
+def hostile_client(b):
+    """alice's terminal session to web1 from a client that sends what it
+    should not: a Shellshock function in LC_ALL and LANG (SendEnv, as
+    Debian's sshd accepts them), LD_PRELOAD and BASH_ENV (SetEnv)."""
     env = dict(os.environ, LC_ALL="() { :;}; touch /tmp/sg-shock",
                LANG="C.UTF-8", TERM="xterm-256color")
-    argv = bastion.ssh_argv("connect", "web1", tty=True, opts=(
+    argv = b.ssh_argv("connect", "web1", tty=True, opts=(
         "-o", "SendEnv=LC_ALL LANG", "-o", "SetEnv=LD_PRELOAD=/x.so "
         "BASH_ENV=/tmp/x"))
     p = pexpect.spawn(argv[0], argv[1:], env=env, timeout=20,
                       encoding="utf-8", codec_errors="replace")
     shell_ready(p)
+    return p
+
+
+# THREATS rows 1, 2, 3, 8, 9, 10, 26
+# THREATS decision 5
+def test_egress_environment_is_an_allowlist(bastion):
+    """THREATS rows 8, 9: nothing the client sends reaches the egress."""
+    p = hostile_client(bastion)
     row = live_session(bastion)
     ssh = egress_pid(row)
     environ = Path(f"/proc/{ssh}/environ").read_bytes().split(b"\0")
@@ -515,14 +523,7 @@ def test_session_forks_hold_only_the_reset_environment(make_bastion):
     client's variables nor SSH_ORIGINAL_COMMAND (which may hold a
     secret history masks)."""
     b = make_bastion("[sessions]\nidle_timeout = 1h\n")
-    env = dict(os.environ, LC_ALL="() { :;}; touch /tmp/sg-shock",
-               LANG="C.UTF-8", TERM="xterm-256color")
-    argv = b.ssh_argv("connect", "web1", tty=True, opts=(
-        "-o", "SendEnv=LC_ALL LANG", "-o", "SetEnv=LD_PRELOAD=/x.so "
-        "BASH_ENV=/tmp/x"))
-    p = pexpect.spawn(argv[0], argv[1:], env=env, timeout=20,
-                      encoding="utf-8", codec_errors="replace")
-    shell_ready(p)
+    p = hostile_client(b)
     row = live_session(b)
     recorder, watcher = session_forks(row)
     for pid in (row["pid"], recorder, watcher):

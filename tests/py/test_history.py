@@ -45,6 +45,17 @@ def last_session(bastion):
     return bastion.sessions()[-1]
 
 
+def session_running(b, command, timeout=60):
+    """A terminal session to web1 that runs command (much output) and
+    exits: its session row."""
+    p = spawn(b, "connect", "web1")
+    shell_ready(p)
+    p.sendline(f"{command}; echo {MARK}-$((6*7))")
+    p.expect(f"{MARK}-42", timeout=timeout)
+    finish(p)
+    return last_session(b)
+
+
 def history(bastion, *args):
     more = () if "--limit" in args else ("--limit", "1000")
     r = bastion.ssh("history", "--json", *more, *args)
@@ -417,13 +428,8 @@ def test_resize_is_recorded(bastion):
 
 def test_size_limit_starts_continuation_files(make_bastion):
     b = make_bastion("[recording]\nmax_file_size = 64K\n")
-    p = spawn(b, "connect", "web1")
-    shell_ready(p)
-    p.sendline("seq 1 60000 | tail -n 3; seq 1 40000 >/dev/tty; "
-               f"echo {MARK}-$((5*5))")
-    p.expect(f"{MARK}-25", timeout=60)
-    finish(p)
-    row = last_session(b)
+    row = session_running(b, "seq 1 60000 | tail -n 3; seq 1 40000 "
+                          ">/dev/tty")
     assert row["rec_files"] >= 3, row
     first = Path(row["recording"])
     files = [first] + [first.with_name(f"alice.{row['id']}.{i}.cast")
@@ -433,7 +439,7 @@ def test_size_limit_starts_continuation_files(make_bastion):
         assert f.stat().st_size <= 64 * 1024 + 1024
         assert f.stat().st_mode & 0o777 == 0o600
         text += asciinema_cat(f).decode()
-    assert "39999" in text and f"{MARK}-25" in text
+    assert "39999" in text and f"{MARK}-42" in text
     # replay plays every file.
     r = b.ssh("replay", str(row["id"]))
     assert r.returncode == 0 and "39999" in r.stdout
@@ -512,12 +518,7 @@ def test_full_disk_keeps_whole_lines_and_counts_the_loss(make_bastion):
                     "sg-full", str(rec)], check=True)
     try:
         os.chown(rec, *uid_gid(GATE_USER))
-        p = spawn(b, "connect", "web1")
-        shell_ready(p)
-        p.sendline(f"seq 1 200000; echo {MARK}-$((7*7))")
-        p.expect(f"{MARK}-49", timeout=120)
-        finish(p)
-        row = last_session(b)
+        row = session_running(b, "seq 1 200000", timeout=120)
         assert row["rec_lost"] > 0 and row["rec_status"].startswith("partial")
         assert "No space left" in row["rec_status"], row["rec_status"]
         asciinema_cat(row["recording"])
@@ -591,12 +592,7 @@ def test_recording_files_and_directories_are_the_gates_alone(make_bastion):
     0600 and a regular file. The database and its -wal and -shm, written
     by the session, stay 0640 for the auth account's group."""
     b = make_bastion("[recording]\nmax_file_size = 64K\n")
-    p = spawn(b, "connect", "web1")
-    shell_ready(p)
-    p.sendline(f"seq 1 30000; echo {MARK}-$((8*8))")
-    p.expect(f"{MARK}-64", timeout=60)
-    finish(p)
-    row = last_session(b)
+    row = session_running(b, "seq 1 30000")
     assert row["rec_files"] >= 2, row
     uid, gid = uid_gid(GATE_USER)
     rec = b.gate.state / "recordings"

@@ -81,6 +81,17 @@ def sock_path(gate, sid):
     return runtime_dir(gate) / f"session-{sid}.sock"
 
 
+def keys_go_nowhere(owner, w, tag):
+    """Watcher w types `echo TAG-$((2+5))`; a second later the owner's
+    own line comes back with no TAG-7 before it: the keys never reached
+    the session."""
+    w.send(f"echo {tag}-$((2+5))\r")
+    time.sleep(1)
+    owner.sendline(f"echo {MARK}-{tag}-$((1+1))")
+    owner.expect(f"{MARK}-{tag}-2")
+    assert f"{tag}-7" not in owner.before
+
+
 def commands(gate):
     con = sqlite3.connect(f"file:{gate.db}?mode=ro", uri=True)
     try:
@@ -105,11 +116,7 @@ def test_read_only_watcher_sees_and_cannot_type(party, syslog):
     o.sendline("echo live-$((2+3))")
     w.expect("live-5")              # then the live stream
     # bob's keys go nowhere: the target never runs them.
-    w.send("echo bobtyped-$((3+4))\r")
-    time.sleep(1)
-    o.sendline(f"echo {MARK}-after-$((1+1))")
-    o.expect(f"{MARK}-after-2")
-    assert "bobtyped-7" not in o.before
+    keys_go_nowhere(o, w, "bobtyped")
     # alice's listing shows who watches.
     r = party.ssh("alice", "sessions", "--json")
     row = [s for s in json.loads(r.stdout) if s["id"] == party.sid][0]
@@ -245,11 +252,7 @@ def test_admin_attaches_read_only(bastion, keygen):
     w = pexpect.spawn(a[0], a[1:], timeout=20, encoding="utf-8")
     w.expect("read-only")
     o.expect("root-admin joined this session .read-only")
-    w.send("echo admintyped-$((4+4))\r")
-    time.sleep(1)
-    o.sendline(f"echo {MARK}-x-$((1+1))")
-    o.expect(f"{MARK}-x-2")
-    assert "admintyped-8" not in o.before
+    keys_go_nowhere(o, w, "admintyped")
     w.sendcontrol("]")
     w.expect(pexpect.EOF)
     o.sendline("exit")
@@ -509,11 +512,7 @@ def test_co_driver_needs_the_grant(party):
     w = party.attach("bob")
     w.expect("read-only")
     party.owner.expect(r"bob joined this session \(read-only\)")
-    w.send("echo nogrant-$((2+5))\r")
-    time.sleep(1)
-    party.owner.sendline(f"echo {MARK}-ng-$((1+1))")
-    party.owner.expect(f"{MARK}-ng-2")
-    assert "nogrant-7" not in party.owner.before
+    keys_go_nowhere(party.owner, w, "nogrant")
     w.sendcontrol("]")
     w.expect(pexpect.EOF)
 
@@ -526,11 +525,7 @@ def test_co_driver_needs_the_grant(party):
     # The session checks its watchers every 10 s.
     w.expect("you are read-only now", timeout=30)
     party.owner.expect("bob is now read-only in this session")
-    w.send("echo revoked-$((2+7))\r")
-    time.sleep(1)
-    party.owner.sendline(f"echo {MARK}-rv-$((1+1))")
-    party.owner.expect(f"{MARK}-rv-2")
-    assert "revoked-9" not in party.owner.before
+    keys_go_nowhere(party.owner, w, "revoked")
     w.sendcontrol("]")
     w.expect(pexpect.EOF)
 
@@ -547,11 +542,7 @@ def test_taking_rw_back_applies_at_once(party):
     assert "read-only" in r.stdout
     w.expect("you are read-only now")
     party.owner.expect("bob is now read-only in this session")
-    w.send("echo second-$((2+2))\r")
-    time.sleep(1)
-    party.owner.sendline(f"echo {MARK}-ro-$((1+1))")
-    party.owner.expect(f"{MARK}-ro-2")
-    assert "second-4" not in party.owner.before
+    keys_go_nowhere(party.owner, w, "second")
     w.sendcontrol("]")
     w.expect(pexpect.EOF)
 

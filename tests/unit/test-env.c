@@ -68,7 +68,7 @@ main(void)
 	setenv("BASH_ENV", "/tmp/evil", 1);
 	setenv("PATH", "/tmp/evil:/usr/bin", 1);
 	setenv("TERM", "xterm-256color", 1);
-	CHECK(env_reset(keep) == 0);
+	CHECK(env_reset(keep, ENV_WIPE_EXEC) == 0);
 	CHECK(count() == 2);
 	CHECK_STR(getenv("PATH"), "/usr/sbin:/usr/bin:/sbin:/bin");
 	CHECK_STR(getenv("TERM"), "xterm-256color");
@@ -77,15 +77,15 @@ main(void)
 	CHECK(!shown || proc_shows_environ());
 
 	setenv("TERM", "xterm\033]0;x\007", 1);
-	CHECK(env_reset(keep) == 0);
+	CHECK(env_reset(keep, ENV_WIPE_EXEC) == 0);
 	CHECK(getenv("TERM") == NULL && count() == 1);
 
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	setenv("TERM", big, 1);
-	CHECK(env_reset(keep) == 0);
+	CHECK(env_reset(keep, ENV_WIPE_EXEC) == 0);
 	CHECK(getenv("TERM") == NULL);
 
-	CHECK(env_reset(NULL) == 0 && count() == 1);
+	CHECK(env_reset(NULL, ENV_WIPE_EXEC) == 0 && count() == 1);
 	return TEST_DONE();
 }

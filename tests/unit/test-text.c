@@ -61,7 +61,8 @@ main(void)
 	    "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");	/* isolates */
 	esc("\xd8\x9c" "a", 3, 256, "\\xd8\\x9ca");		/* U+061C ALM */
 	esc("\xe2\x80\x8f", 3, 8, "...");	/* never cut inside an escape */
-	CHECK(!text_is_bidi(0x2013) && text_is_bidi(0x2067));
+	CHECK(!text_is_unsafe(0x2013) && text_is_unsafe(0x2067) &&
+	    text_is_unsafe(0x9b) && !text_is_unsafe(0xa0));
 
 	CHECK_STR(text_escape_log(out, sizeof(out), "a\\x1b\033", 6),
 	    "a\\x1b\\x1b");
